@@ -1,0 +1,1 @@
+"""Caretaker loops shipped with Hydra, each registered through the ``hydra.loops`` entry point."""
