@@ -1,0 +1,1 @@
+"""Real adapters: the ports implemented against the operating system, git, gh and agent CLIs."""

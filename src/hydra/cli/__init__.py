@@ -1,0 +1,1 @@
+"""The ``hydra`` command line. Subcommand modules import heavy dependencies lazily."""

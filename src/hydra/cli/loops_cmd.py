@@ -1,0 +1,97 @@
+"""``hydra loops``: list, enable, disable, set and trigger loops on the running daemon."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from hydra.cli._client import client_for
+from hydra.cli._common import EXIT_OK, add_location_args, print_json, print_table
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "loops", help="list and switch loops on the running daemon"
+    )
+    actions = parser.add_subparsers(dest="loops_action", metavar="ACTION")
+    listing = actions.add_parser("list", help="list loops (the default)")
+    _common(listing)
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    for verb in ("enable", "disable"):
+        p = actions.add_parser(verb, help=f"{verb} a loop")
+        _common(p)
+        p.add_argument("name")
+        p.add_argument("--reason", required=True, help="why (kept in the control audit stream)")
+        if verb == "disable":
+            p.add_argument("--drain", action="store_true", help="let the running tick finish")
+    setter = actions.add_parser("set", help="change a loop's interval or mode")
+    _common(setter)
+    setter.add_argument("name")
+    setter.add_argument("--interval", type=float, metavar="SECONDS")
+    setter.add_argument("--mode", choices=("live", "shadow"))
+    setter.add_argument("--reason", required=True)
+    trig = actions.add_parser("trigger", help="run a loop's tick now")
+    _common(trig)
+    trig.add_argument("name")
+    _common(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=handle, loops_action=None)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    add_location_args(parser)
+
+
+def handle(args: argparse.Namespace) -> int:
+    client = client_for(args)
+    action = args.loops_action or "list"
+    if action == "list":
+        data = client.request("GET", "/api/loops")
+        if args.json:
+            print_json(data)
+        else:
+            _print_loops(data)
+        return EXIT_OK
+    if action == "trigger":
+        data = client.request("POST", f"/api/loops/{args.name}/trigger")
+        merged = " (merged into the running tick)" if data.get("merged_into_running_tick") else ""
+        print(f"{args.name}: triggered{merged}")
+        return EXIT_OK
+    body: dict[str, Any] = {"reason": args.reason}
+    if action in ("enable", "disable"):
+        body["enabled"] = action == "enable"
+        body["drain"] = bool(getattr(args, "drain", False))
+    else:
+        if args.interval is not None:
+            body["interval_s"] = args.interval
+        if args.mode is not None:
+            body["mode"] = args.mode
+    data = client.request("PUT", f"/api/loops/{args.name}", body)
+    changed = "" if data.get("changed") else " (no change)"
+    print(
+        f"{args.name}: {'enabled' if data.get('enabled') else 'disabled'}, "
+        f"every {data.get('interval_s')} s, {data.get('mode')}{changed}"
+    )
+    return EXIT_OK
+
+
+def _print_loops(data: dict[str, Any]) -> None:
+    glob = data.get("global") or {}
+    if not glob.get("enabled", True):
+        print(f"GLOBAL SWITCH OFF by {glob.get('by')}: {glob.get('reason')}\n")
+    rows = []
+    for loop in data.get("loops", []):
+        last = loop.get("last") or {}
+        rows.append(
+            [
+                loop["name"],
+                loop["state"],
+                "on" if loop.get("enabled") else "off",
+                loop.get("mode"),
+                loop.get("interval_s"),
+                last.get("status"),
+                loop.get("next_due_at"),
+                loop.get("blocked_reason") or last.get("summary") or last.get("error"),
+            ]
+        )
+    print_table(["loop", "state", "switch", "mode", "every_s", "last", "next", "note"], rows)

@@ -1,0 +1,284 @@
+"""The composition root: builds every part from settings and runs them until a signal.
+
+Order of start-up: data dir lock, logging, registry and loop configs, audit log, switch board
+(with control-stream replay), cost ledger, world, orchestrator (closing lost ticks), API. Order
+of shutdown on SIGTERM/SIGINT: stop accepting requests, stop scheduling, let ticks run for the
+grace period, cancel the rest, write ``daemon.stopped`` in a shielded, time-limited scope,
+flush the audit log, exit 0. A failed fsync stops the daemon at once with exit code 70.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+import filelock
+
+from hydra import __version__
+from hydra.audit import AuditFatal, AuditLog, StreamDamaged, iter_records, last_record
+from hydra.costs import COST_ACTION, CostLedger
+from hydra.daemon_info import remove_daemon_info, write_daemon_info
+from hydra.ids import utc_iso
+from hydra.logs import configure_logging, get_logger
+from hydra.loop_config import resolve_loop_configs
+from hydra.orchestrator import Orchestrator
+from hydra.redact import Redactor
+from hydra.registry import LoopRegistry
+from hydra.runtime import Runtime
+from hydra.sdk import AuditSink, LoopMode
+from hydra.settings import HydraSettings
+from hydra.statefile import DurabilityError
+from hydra.switches import SWITCH_ACTIONS, SwitchBoard
+from hydra.token import ensure_token
+from ports import World
+
+EXIT_FATAL = 70
+SHUTDOWN_RECORD_TIMEOUT_S = 5.0
+
+
+class StartupError(Exception):
+    """The daemon cannot start; one line for the operator."""
+
+
+@dataclass
+class DaemonHooks:
+    """Optional seams for tests and embedding."""
+
+    registry: LoopRegistry | None = None
+    world_factory: Callable[[HydraSettings, Path], World] | None = None
+    on_ready: Callable[[Runtime, str], None] | None = None
+    """Called with the runtime and the dashboard URL once the API listens."""
+    extra_secrets: list[str] = field(default_factory=list)
+
+
+def _lock_data_dir(data_dir: Path) -> filelock.BaseFileLock:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(data_dir / "daemon.lock")
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise StartupError(f"another hydra daemon is already running on {data_dir}") from None
+    return lock
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+async def run_daemon(settings: HydraSettings, hooks: DaemonHooks | None = None) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code."""
+    hooks = hooks or DaemonHooks()
+    data_dir = settings.data_dir
+    lock = _lock_data_dir(data_dir)
+    try:
+        return await _run_locked(settings, hooks, data_dir)
+    finally:
+        lock.release()
+
+
+async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Path) -> int:
+    token, generated = ensure_token(settings, data_dir)
+    redactor = Redactor([token, *hooks.extra_secrets])
+    configure_logging(redactor, level=settings.log.level, fmt=settings.log.format)
+    log = get_logger("hydra")
+    registry = hooks.registry or LoopRegistry.discover()
+    configs = resolve_loop_configs(settings.loops, registry)
+    broken = {e.name: e.error or e.status for e in registry if e.status == "broken"}
+    for name, error in broken.items():
+        log.error("loop.broken", loop=name, error=error)
+    sock = _bind(settings.api.host, settings.api.port)
+    audit_root = data_dir / "audit"
+    async with AuditLog(
+        audit_root,
+        segment_max_bytes=int(settings.audit.segment_max_mb * 1024 * 1024),
+        redact=redactor,
+        sync=settings.audit.sync,
+    ) as audit:
+        problems: list[str] = []
+        control = await audit.stream("control")
+        costs = await audit.stream("costs")
+        sinks: dict[str, AuditSink] = {}
+        for name in configs:
+            stream = await audit.stream(name)
+            if stream.damage is not None:
+                problems.append(f"audit stream {name!r} is damaged: {stream.damage}")
+            sinks[name] = stream
+        for stream in (control, costs):
+            if stream.damage is not None:
+                problems.append(f"audit stream {stream.name!r} is damaged: {stream.damage}")
+        for problem in problems:
+            log.critical("audit.damaged", problem=problem)
+        board = await SwitchBoard.load(
+            data_dir / "state" / "switches.json",
+            control,
+            configs,
+            broken=broken,
+            replay=_control_records(audit_root),
+        )
+        ledger = CostLedger(costs, history=_cost_records(audit_root))
+        world = _build_world(settings, data_dir, hooks)
+        orchestrator = Orchestrator(
+            registry,
+            configs,
+            board,
+            settings=settings.orchestrator,
+            world_for=_world_for(world),
+            repos_for=lambda _name: tuple(world.repos),
+            fatal_errors=(StreamDamaged,),
+            log=log,
+        )
+        lost = await orchestrator.prepare(sinks, lambda name: _last_tick(audit_root, name))
+        runtime = Runtime(
+            settings=settings,
+            registry=registry,
+            configs=configs,
+            board=board,
+            orchestrator=orchestrator,
+            ledger=ledger,
+            world=world,
+            audit=audit,
+            token=token,
+            data_dir=data_dir,
+            started_at=utc_iso(datetime.now(UTC)),
+            problems=problems,
+        )
+        return await _serve(runtime, sock, control, log, hooks, generated=generated, lost=lost)
+
+
+async def _serve(
+    runtime: Runtime,
+    sock: socket.socket,
+    control: Any,
+    log: Any,
+    hooks: DaemonHooks,
+    *,
+    generated: bool,
+    lost: list[str],
+) -> int:
+    from hydra.api import create_app
+    from hydra.webserver import EmbeddedServer
+
+    host, port = sock.getsockname()[:2]
+    url_host = f"[{host}]" if ":" in host else host
+    url = f"http://{url_host}:{port}/"
+    server = EmbeddedServer(create_app(runtime), sock)
+    stop = anyio.Event()
+    exit_code = 0
+    fatal: list[BaseException] = []
+
+    async def watch_fatal() -> None:
+        exc = await runtime.audit.wait_fatal()
+        fatal.append(exc)
+        stop.set()
+
+    async def watch_signals() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                log.info("daemon.signal", signal=signal.Signals(signum).name)
+                if stop.is_set():
+                    orchestrator_cancel_all(runtime)
+                stop.set()
+
+    await control.append(
+        "daemon.started",
+        actor="daemon",
+        payload={
+            "pid": os.getpid(),
+            "version": __version__,
+            "url": url,
+            "world": runtime.world.kind,
+            "loops": sorted(runtime.configs),
+            "lost_ticks": lost,
+            "token_generated": generated,
+        },
+    )
+    write_daemon_info(runtime.data_dir, pid=os.getpid(), url=url, started_at=runtime.started_at)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch_fatal, name="watch-fatal")
+            tg.start_soon(watch_signals, name="watch-signals")
+            await tg.start(runtime.orchestrator.run, name="orchestrator")
+            await tg.start(server.serve, name="api")
+            log.info("daemon.ready", url=url, loops=len(runtime.configs), world=runtime.world.kind)
+            _announce(url, runtime.token, generated)
+            if hooks.on_ready is not None:
+                hooks.on_ready(runtime, url)
+            await stop.wait()
+            if fatal:
+                exit_code = EXIT_FATAL
+                log.critical("daemon.fatal", error=str(fatal[0]))
+                tg.cancel_scope.cancel()
+            else:
+                await _shutdown(runtime, server, control, log)
+                tg.cancel_scope.cancel()
+    except* (AuditFatal, DurabilityError) as group:
+        exit_code = EXIT_FATAL
+        log.critical("daemon.fatal", error=str(group.exceptions[0]))
+    finally:
+        remove_daemon_info(runtime.data_dir, pid=os.getpid())
+    return exit_code
+
+
+def orchestrator_cancel_all(runtime: Runtime) -> None:
+    """A second signal: cancel every in-flight tick now instead of waiting for the grace."""
+    for supervisor in runtime.orchestrator.supervisors.values():
+        supervisor.cancel_tick("shutdown (second signal)")
+
+
+async def _shutdown(runtime: Runtime, server: Any, control: Any, log: Any) -> None:
+    log.info("daemon.stopping", grace_s=runtime.settings.orchestrator.shutdown_grace_s)
+    server.request_stop()
+    await runtime.orchestrator.shutdown(runtime.settings.orchestrator.shutdown_grace_s)
+    with anyio.CancelScope(shield=True), anyio.move_on_after(SHUTDOWN_RECORD_TIMEOUT_S):
+        await control.append("daemon.stopped", actor="daemon", payload={"pid": os.getpid()})
+    log.info("daemon.stopped")
+
+
+def _announce(url: str, token: str, generated: bool) -> None:
+    # Printed once on stdout (not through the log, which redacts the token).
+    note = " (new token, stored in the data dir with mode 0600)" if generated else ""
+    print(f"Hydra is running. Dashboard: {url}#token={token}{note}", flush=True)  # noqa: T201
+
+
+def _build_world(settings: HydraSettings, data_dir: Path, hooks: DaemonHooks) -> World:
+    if hooks.world_factory is not None:
+        return hooks.world_factory(settings, data_dir)
+    from hydra.adapters.worlds import build_world
+
+    return build_world(settings, data_dir)
+
+
+def _world_for(world: World) -> Callable[[str, LoopMode, AuditSink], World]:
+    def choose(_loop: str, _mode: LoopMode, _sink: AuditSink) -> World:
+        return world
+
+    return choose
+
+
+def _control_records(audit_root: Path) -> list[dict[str, Any]]:
+    return [r for r in iter_records(audit_root, "control") if r.get("action") in SWITCH_ACTIONS]
+
+
+def _cost_records(audit_root: Path) -> list[dict[str, Any]]:
+    return [r for r in iter_records(audit_root, "costs") if r.get("action") == COST_ACTION]
+
+
+def _last_tick(audit_root: Path, name: str) -> dict[str, Any] | None:
+    return last_record(audit_root, name, lambda r: str(r.get("action", "")).startswith("tick."))

@@ -1,0 +1,33 @@
+"""The running daemon's parts, bundled for the web layer and the CLI's ``run`` command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.costs import CostLedger
+from hydra.loop_config import LoopConfig
+from hydra.orchestrator import Orchestrator
+from hydra.registry import LoopRegistry
+from hydra.settings import HydraSettings
+from hydra.switches import SwitchBoard
+from ports import World
+
+
+@dataclass
+class Runtime:
+    settings: HydraSettings
+    registry: LoopRegistry
+    configs: dict[str, LoopConfig]
+    board: SwitchBoard
+    orchestrator: Orchestrator
+    ledger: CostLedger
+    world: World
+    audit: Any
+    """The process's :class:`hydra.audit.AuditLog`."""
+    token: str
+    data_dir: Path
+    started_at: str
+    problems: list[str] = field(default_factory=list)
+    """Loud conditions the operator must see (damaged audit streams…)."""

@@ -1,0 +1,31 @@
+"""The loop SDK: everything a caretaker loop module may import from ``hydra``.
+
+Loops import this package and :mod:`ports`, nothing else of the runtime (an import-linter
+contract holds them to it).
+"""
+
+from __future__ import annotations
+
+from hydra.sdk._attribution import CURRENT_TICK, TickRef, current_tick
+from hydra.sdk._context import AuditSink, Logger, LoopMode, OptionsT, TickContext
+from hydra.sdk._loop import RESERVED_NAMES, Loop, NoOptions, metadata_problems
+from hydra.sdk._result import OutcomeKind, TickOutcome, TickResult, TickStatus
+
+__all__ = [
+    "CURRENT_TICK",
+    "RESERVED_NAMES",
+    "AuditSink",
+    "Logger",
+    "Loop",
+    "LoopMode",
+    "NoOptions",
+    "OptionsT",
+    "OutcomeKind",
+    "TickContext",
+    "TickOutcome",
+    "TickRef",
+    "TickResult",
+    "TickStatus",
+    "current_tick",
+    "metadata_problems",
+]

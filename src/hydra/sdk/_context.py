@@ -1,0 +1,67 @@
+"""The context a loop's tick receives: its options, its world, its audit stream."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from ports import World
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+LoopMode = Literal["live", "shadow"]
+
+
+class AuditSink(Protocol):
+    """Where a loop's records go (the runtime passes the loop's audit stream)."""
+
+    async def append(
+        self,
+        action: str,
+        *,
+        actor: str,
+        payload: Mapping[str, object] | None = None,
+        run: str | None = None,
+    ) -> object:
+        """Append one record; returns once it is durable."""
+        ...
+
+
+class Logger(Protocol):
+    """The slice of a structlog bound logger that loops use."""
+
+    def bind(self, **kw: Any) -> Logger: ...
+    def debug(self, event: str, **kw: Any) -> Any: ...
+    def info(self, event: str, **kw: Any) -> Any: ...
+    def warning(self, event: str, **kw: Any) -> Any: ...
+    def error(self, event: str, **kw: Any) -> Any: ...
+
+
+@dataclass
+class TickContext(Generic[OptionsT]):
+    """Everything one tick may use. Built by the runtime for each tick."""
+
+    loop: str
+    run_id: str
+    trigger: str
+    """``schedule``, ``manual`` (trigger-now) or ``startup``."""
+    options: OptionsT
+    mode: LoopMode
+    world: World
+    """The ports; in shadow mode every mutating call is recorded instead of carried out."""
+    sink: AuditSink
+    log: Logger
+    repos: tuple[str, ...] = ()
+    """Managed repositories whose switch is on, in settings order."""
+    schedule: Mapping[str, Any] = field(default_factory=dict)
+    """When the tick was due and how late it started (recorded in ``tick.started``)."""
+
+    @property
+    def actor(self) -> str:
+        return f"loop:{self.loop}"
+
+    async def audit(self, action: str, payload: Mapping[str, object] | None = None) -> None:
+        """Append a record to this loop's stream, tagged with the run id. Durable on return."""
+        await self.sink.append(action, actor=self.actor, payload=payload, run=self.run_id)

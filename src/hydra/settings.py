@@ -1,0 +1,166 @@
+"""Daemon settings: ``hydra.toml`` (or ``--config PATH``), then ``HYDRA_…`` environment variables.
+
+Environment variables override the file; ``__`` separates nesting levels, so
+``HYDRA_LOOPS__HEALTH__ENABLED=false`` sets ``[loops.health] enabled = false``. Per-loop tables
+are validated against the loop's own options model once the registry is known
+(:mod:`hydra.loop_config`). Any unknown key or bad value is a :class:`SettingsError` whose
+message is one line naming the key and the reason; the CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_FILE = "hydra.toml"
+ENV_PREFIX = "HYDRA_"
+
+
+class SettingsError(Exception):
+    """Settings cannot be loaded; ``str()`` is one line naming the key and the reason."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    allowed_hosts: tuple[str, ...] = ()
+    """Extra ``Host`` header names accepted besides loopback names and ``host`` itself."""
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+
+class AuditSettings(_Section):
+    segment_max_mb: float = Field(default=64.0, gt=0)
+    sync: Literal["auto", "fsync", "syncfs"] = "auto"
+
+
+class OrchestratorSettings(_Section):
+    jitter_ratio: float = Field(default=0.1, ge=0, le=1)
+    """Each interval is stretched by a random fraction up to this, so loops do not align."""
+    first_tick_spread_s: float = Field(default=5.0, ge=0)
+    """First ticks are spread over up to this many seconds after start-up."""
+    backoff_base_s: float = Field(default=10.0, gt=0)
+    backoff_cap_s: float = Field(default=900.0, gt=0)
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    """How long in-flight ticks may run on after SIGTERM before they are cancelled."""
+
+
+class LogSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class HydraSettings(BaseSettings):
+    """Everything the daemon reads at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    data_dir: Path = Path(".hydra")
+    world: Literal["local", "github", "fake"] = "local"
+    api: ApiSettings = ApiSettings()
+    api_token: SecretStr | None = None
+    """Bearer token for ``/api``; generated into the data dir on first start when unset."""
+    audit: AuditSettings = AuditSettings()
+    orchestrator: OrchestratorSettings = OrchestratorSettings()
+    log: LogSettings = LogSettings()
+    loops: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Raw ``[loops.<name>]`` tables; validated per loop by :mod:`hydra.loop_config`."""
+
+    @field_validator("loops", mode="before")
+    @classmethod
+    def _tables_only(cls, value: object) -> object:
+        if isinstance(value, dict):
+            for name, table in value.items():
+                if not isinstance(table, dict):
+                    raise ValueError(f"[loops.{name}] must be a table")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's contents arrive as init kwargs; the environment overrides them.
+        return (env_settings, init_settings)
+
+
+def format_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
+    """One line for the first error: dotted key path, reason and the offending value."""
+    err = exc.errors()[0]
+    loc = ".".join(str(part) for part in err["loc"]) if err["loc"] else "(root)"
+    key = f"{prefix}{loc}" if prefix else loc
+    reason = err["msg"]
+    if err["type"] == "extra_forbidden":
+        reason = "unknown key"
+    elif "input" in err and not isinstance(err["input"], dict | list):
+        reason = f"{reason} (got {err['input']!r})"
+    more = len(exc.errors()) - 1
+    suffix = f" (+{more} more)" if more > 0 else ""
+    return f"{key}: {reason}{suffix}"
+
+
+def read_config_file(
+    path: Path | None, *, cwd: Path | None = None
+) -> tuple[Path | None, dict[str, Any]]:
+    """The TOML file to use and its contents.
+
+    ``path`` given: it must exist. Not given: ``hydra.toml`` in ``cwd`` if present, else none.
+    """
+    if path is None:
+        candidate = (cwd or Path.cwd()) / DEFAULT_CONFIG_FILE
+        if not candidate.is_file():
+            return None, {}
+        path = candidate
+    try:
+        with path.open("rb") as fh:
+            return path, tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"config file {path}: cannot read: {exc.strerror}") from None
+
+
+def load_settings(
+    path: Path | None = None, *, cwd: Path | None = None, **overrides: Any
+) -> HydraSettings:
+    """Load settings from the config file and the environment.
+
+    ``overrides`` (from command-line flags) win over both. Raises :class:`SettingsError`.
+    """
+    _, data = read_config_file(path, cwd=cwd)
+    try:
+        settings = HydraSettings(**data)
+        if overrides:
+            merged = _deep_merge(settings.model_dump(), overrides)
+            settings = HydraSettings.model_validate(merged)
+    except ValidationError as exc:
+        raise SettingsError(format_validation_error(exc)) from None
+    if not settings.data_dir.is_absolute():
+        base = cwd or Path.cwd()
+        settings = settings.model_copy(update={"data_dir": base / settings.data_dir})
+    return settings
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

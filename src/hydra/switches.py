@@ -1,0 +1,306 @@
+"""The kill-switch board: the static config gate, a runtime switch per loop and one global switch.
+
+Every change is validated, then audited in the ``control`` stream (durable before anything else
+happens), then persisted atomically to ``<data>/state/switches.json``, then applied in memory,
+and finally announced to listeners (the orchestrator cancels or wakes the loop). The state file
+remembers the ``control`` sequence number it reflects; at load, control records written after
+it (a crash between audit and persist) are replayed, so the stream stays the source of truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+
+from hydra.loop_config import LoopConfig
+from hydra.sdk import AuditSink
+from hydra.statefile import read_json, write_json_atomic
+
+STATE_VERSION = 1
+SwitchErrorKind = Literal["not_found", "conflict", "invalid"]
+SWITCH_ACTIONS = frozenset(
+    {"loop.enabled", "loop.disabled", "loop.updated", "global.enabled", "global.disabled"}
+)
+
+
+class SwitchError(Exception):
+    """A switch change was refused; ``kind`` maps to HTTP 404 / 409 / 422."""
+
+    def __init__(self, kind: SwitchErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: SwitchErrorKind = kind
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One runtime switch and the overrides that travel with it."""
+
+    enabled: bool = True
+    actor: str | None = None
+    reason: str | None = None
+    at: str | None = None
+    interval_s: float | None = None
+    mode: Literal["live", "shadow"] | None = None
+
+
+@dataclass(frozen=True)
+class SwitchEvent:
+    """Announced after a change took effect."""
+
+    target: str
+    """A loop name, or ``*`` for the global switch."""
+    before: Switch
+    after: Switch
+    drain: bool
+
+
+@dataclass
+class _State:
+    global_: Switch = field(default_factory=Switch)
+    loops: dict[str, Switch] = field(default_factory=dict)
+    control_seq: int = 0
+
+
+class SwitchBoard:
+    """Owns the runtime switches. Create with :meth:`load`."""
+
+    def __init__(
+        self,
+        path: Path,
+        control: AuditSink,
+        configs: Mapping[str, LoopConfig],
+        *,
+        broken: Mapping[str, str] | None = None,
+    ) -> None:
+        self._path = path
+        self._control = control
+        self._configs = dict(configs)
+        self._broken = dict(broken or {})
+        self._state = _State()
+        self._lock = anyio.Lock()
+        self._listeners: list[Callable[[SwitchEvent], None]] = []
+
+    @classmethod
+    async def load(
+        cls,
+        path: Path,
+        control: AuditSink,
+        configs: Mapping[str, LoopConfig],
+        *,
+        broken: Mapping[str, str] | None = None,
+        replay: Iterable[Mapping[str, Any]] = (),
+    ) -> SwitchBoard:
+        """Read the state file and replay control records newer than it."""
+        board = cls(path, control, configs, broken=broken)
+        raw = await anyio.to_thread.run_sync(read_json, path)
+        if raw is not None:
+            board._state = _decode(raw)
+        replayed = False
+        for record in replay:
+            if (
+                record.get("seq", 0) > board._state.control_seq
+                and record.get("action") in SWITCH_ACTIONS
+            ):
+                board._apply_record(record)
+                replayed = True
+        if replayed:
+            await anyio.to_thread.run_sync(write_json_atomic, path, _encode(board._state))
+        return board
+
+    def subscribe(self, listener: Callable[[SwitchEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def global_switch(self) -> Switch:
+        return self._state.global_
+
+    def loop_switch(self, name: str) -> Switch:
+        return self._state.loops.get(name, Switch())
+
+    def blocked_reason(self, name: str) -> str | None:
+        """Why ``name`` must not tick now, or ``None`` when every gate is open."""
+        config = self._configs.get(name)
+        if name in self._broken:
+            return f"plugin is broken: {self._broken[name]}"
+        if config is None:
+            return "unknown loop"
+        if not config.enabled:
+            return "disabled in config"
+        if not self._state.global_.enabled:
+            return f"global switch off: {self._state.global_.reason or 'no reason given'}"
+        switch = self.loop_switch(name)
+        if not switch.enabled:
+            return (
+                f"switched off by {switch.actor or 'unknown'}: {switch.reason or 'no reason given'}"
+            )
+        return None
+
+    def interval_s(self, name: str) -> float:
+        override = self.loop_switch(name).interval_s
+        return override if override is not None else self._configs[name].interval_s
+
+    def mode(self, name: str) -> Literal["live", "shadow"]:
+        override = self.loop_switch(name).mode
+        return override if override is not None else self._configs[name].mode
+
+    # ------------------------------------------------------------------ changing
+    async def update_loop(
+        self,
+        name: str,
+        *,
+        actor: str,
+        reason: str,
+        enabled: bool | None = None,
+        interval_s: float | None = None,
+        mode: Literal["live", "shadow"] | None = None,
+        drain: bool = False,
+    ) -> SwitchEvent | None:
+        """Change a loop's switch; ``None`` when nothing changed (idempotent, not audited)."""
+        async with self._lock:
+            before = self._validate_loop(
+                name, enabled=enabled, interval_s=interval_s, reason=reason
+            )
+            changes = _diff(before, enabled=enabled, interval_s=interval_s, mode=mode)
+            if not changes:
+                return None
+            action = (
+                ("loop.enabled" if enabled else "loop.disabled")
+                if "enabled" in changes
+                else "loop.updated"
+            )
+            payload = {"loop": name, "changes": changes, "reason": reason, "drain": drain}
+            record = await self._control.append(action, actor=actor, payload=payload)
+            after = self._apply_changes(before, changes, actor, reason, record)
+            self._state.loops[name] = after
+            await self._persist(record)
+            return self._announce(SwitchEvent(name, before, after, drain))
+
+    async def set_global(
+        self, *, enabled: bool, actor: str, reason: str, drain: bool = False
+    ) -> SwitchEvent | None:
+        """Flip the global switch (the andon cord when ``enabled`` is false)."""
+        _require_reason(reason)
+        async with self._lock:
+            before = self._state.global_
+            if before.enabled == enabled:
+                return None
+            changes = {"enabled": {"old": before.enabled, "new": enabled}}
+            action = "global.enabled" if enabled else "global.disabled"
+            payload = {"changes": changes, "reason": reason, "drain": drain}
+            record = await self._control.append(action, actor=actor, payload=payload)
+            after = self._apply_changes(before, changes, actor, reason, record)
+            self._state.global_ = after
+            await self._persist(record)
+            return self._announce(SwitchEvent("*", before, after, drain))
+
+    def _validate_loop(
+        self, name: str, *, enabled: bool | None, interval_s: float | None, reason: str
+    ) -> Switch:
+        if name not in self._configs and name not in self._broken:
+            raise SwitchError("not_found", f"unknown loop {name!r}")
+        _require_reason(reason)
+        if name in self._broken and (enabled or interval_s is not None):
+            raise SwitchError("conflict", f"loop {name!r} is broken: {self._broken[name]}")
+        config = self._configs.get(name)
+        if enabled and config is not None and not config.enabled:
+            raise SwitchError(
+                "conflict",
+                f"loop {name!r} is disabled in config ([loops.{name}] enabled = false); "
+                "change the config and restart to enable it",
+            )
+        if interval_s is not None and config is not None:
+            low, high = config.bounds
+            if not low <= interval_s <= high:
+                raise SwitchError(
+                    "invalid",
+                    f"interval_s {interval_s:g} is outside the bounds "
+                    f"[{low:g}, {high:g}] of loop {name!r}",
+                )
+        return self.loop_switch(name)
+
+    @staticmethod
+    def _apply_changes(
+        before: Switch, changes: Mapping[str, Any], actor: str, reason: str, record: object
+    ) -> Switch:
+        updates = {key: change["new"] for key, change in changes.items()}
+        at = record.get("ts") if isinstance(record, Mapping) else None
+        return replace(before, actor=actor, reason=reason, at=at, **updates)
+
+    def _apply_record(self, record: Mapping[str, Any]) -> None:
+        payload = record.get("payload") or {}
+        changes = payload.get("changes") or {}
+        actor, reason = record.get("actor") or "unknown", payload.get("reason") or ""
+        if str(record.get("action", "")).startswith("global."):
+            self._state.global_ = self._apply_changes(
+                self._state.global_, changes, actor, reason, record
+            )
+        else:
+            name = payload.get("loop")
+            if isinstance(name, str):
+                before = self.loop_switch(name)
+                self._state.loops[name] = self._apply_changes(
+                    before, changes, actor, reason, record
+                )
+        self._state.control_seq = int(record.get("seq", self._state.control_seq))
+
+    async def _persist(self, record: object) -> None:
+        if isinstance(record, Mapping) and isinstance(record.get("seq"), int):
+            self._state.control_seq = record["seq"]
+        await anyio.to_thread.run_sync(write_json_atomic, self._path, _encode(self._state))
+
+    def _announce(self, event: SwitchEvent) -> SwitchEvent:
+        for listener in self._listeners:
+            listener(event)
+        return event
+
+
+def _require_reason(reason: str) -> None:
+    if not reason or not reason.strip():
+        raise SwitchError("invalid", "reason is required: say why you change the switch")
+
+
+def _diff(
+    before: Switch,
+    *,
+    enabled: bool | None,
+    interval_s: float | None,
+    mode: Literal["live", "shadow"] | None,
+) -> dict[str, dict[str, Any]]:
+    changes: dict[str, dict[str, Any]] = {}
+    if enabled is not None and enabled != before.enabled:
+        changes["enabled"] = {"old": before.enabled, "new": enabled}
+    if interval_s is not None and interval_s != before.interval_s:
+        changes["interval_s"] = {"old": before.interval_s, "new": interval_s}
+    if mode is not None and mode != before.mode:
+        changes["mode"] = {"old": before.mode, "new": mode}
+    return changes
+
+
+def _encode(state: _State) -> dict[str, Any]:
+    return {
+        "version": STATE_VERSION,
+        "control_seq": state.control_seq,
+        "global": asdict(state.global_),
+        "loops": {name: asdict(s) for name, s in sorted(state.loops.items())},
+    }
+
+
+def _decode(raw: Any) -> _State:
+    version = raw.get("version") if isinstance(raw, dict) else None
+    if not isinstance(raw, dict) or version != STATE_VERSION:
+        raise ValueError(f"unsupported switch state file (version {version!r})")
+    fields = set(Switch.__dataclass_fields__)
+
+    def switch(data: Any) -> Switch:
+        return Switch(**{k: v for k, v in (data or {}).items() if k in fields})
+
+    return _State(
+        global_=switch(raw.get("global")),
+        loops={name: switch(data) for name, data in (raw.get("loops") or {}).items()},
+        control_seq=int(raw.get("control_seq", 0)),
+    )

@@ -1,0 +1,54 @@
+"""The API bearer token: from settings / ``HYDRA_API_TOKEN``, or generated into the data dir."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from hydra.settings import HydraSettings
+from hydra.statefile import fsync_dir
+
+TOKEN_FILE = "api-token"  # noqa: S105 - a file name, not a secret
+
+
+def token_path(data_dir: Path) -> Path:
+    return data_dir / TOKEN_FILE
+
+
+def ensure_token(settings: HydraSettings, data_dir: Path) -> tuple[str, bool]:
+    """The token and whether it was generated just now.
+
+    A generated token is written with mode 0600 (owner read/write only); an existing token file
+    readable by others is tightened to 0600.
+    """
+    if settings.api_token is not None:
+        return settings.api_token.get_secret_value(), False
+    path = token_path(data_dir)
+    existing = read_token(data_dir)
+    if existing:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+        return existing, False
+    token = secrets.token_urlsafe(32)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, token.encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(data_dir)
+    return token, True
+
+
+def read_token(data_dir: Path) -> str | None:
+    """The token stored in the data dir, if any (``HYDRA_API_TOKEN`` wins when set)."""
+    env = os.environ.get("HYDRA_API_TOKEN")
+    if env:
+        return env
+    try:
+        return token_path(data_dir).read_text().strip() or None
+    except FileNotFoundError:
+        return None

@@ -1,0 +1,19 @@
+"""What every port says about itself: which implementation it is and whether it can work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+PortState = Literal["configured", "unconfigured"]
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    """Self-description of a port implementation, shown by the health loop and the API."""
+
+    implementation: str
+    """``git``, ``gh``, ``local-inbox``, ``claude``, ``fake``…"""
+    state: PortState
+    detail: str = ""
+    """Why it is unconfigured, or where it points (a repository path, a binary)."""

@@ -1,0 +1,90 @@
+"""The workspace port: isolated git worktrees where agents and audits do their work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from ports._info import PortInfo
+from ports._marks import mutating
+
+
+@dataclass(frozen=True)
+class Worktree:
+    name: str
+    path: str
+    """Absolute path, always inside the data dir's worktree root."""
+    branch: str
+    base: str
+    """The commit-ish the branch was created from."""
+
+
+@dataclass(frozen=True)
+class TrackedFile:
+    path: str
+    """Relative to the worktree root, ``/``-separated."""
+    size: int
+
+
+@dataclass(frozen=True)
+class WorktreeDiff:
+    paths: tuple[str, ...]
+    """Every path changed against the base, committed or not (untracked files included)."""
+    patch: str
+    """Unified diff, cut at the requested size with a marker line."""
+
+
+def _shadow_commit(name: str, message: str) -> str | None:
+    return None
+
+
+@runtime_checkable
+class WorkspacePort(Protocol):
+    """Git worktrees of one repository under the data dir's worktree root.
+
+    Worktrees carry a pre-push hook that refuses every push: publishing work is the
+    change-request port's job. Every name and path is validated to stay inside the worktree
+    root; a name that would escape it raises ``PortError("invalid", …)``. Other failures raise
+    :class:`ports.errors.PortError`. Cancellation aborts the git call; a half-created worktree
+    is removed by ``remove_worktree``.
+    """
+
+    def info(self) -> PortInfo:
+        """Which repository this is and whether it is usable."""
+        ...
+
+    async def create_worktree(
+        self, name: str, *, branch: str, base: str = "HEAD", exclude: Sequence[str] = ()
+    ) -> Worktree:
+        """Create worktree ``name`` on a new ``branch`` from ``base``.
+
+        Paths in ``exclude`` (files or directories, relative) are removed from the checkout and
+        kept out of commits, so an agent working there cannot read them.
+        """
+        ...
+
+    async def list_worktrees(self) -> list[Worktree]:
+        """Worktrees this port created and that still exist."""
+        ...
+
+    async def remove_worktree(self, name: str) -> None:
+        """Remove a worktree (its branch stays); removing a missing one is not an error."""
+        ...
+
+    async def diff(self, name: str, *, max_bytes: int = 1_000_000) -> WorktreeDiff:
+        """Changes in the worktree against its base, including uncommitted and untracked files."""
+        ...
+
+    @mutating("commit", shadow=_shadow_commit)
+    async def commit(self, name: str, message: str) -> str | None:
+        """Commit everything in the worktree; the new commit id, or ``None`` if nothing changed."""
+        ...
+
+    async def tracked_files(self, name: str) -> list[TrackedFile]:
+        """Files git tracks in the worktree, with sizes."""
+        ...
+
+    async def read_file(self, name: str, path: str, *, max_bytes: int = 1_000_000) -> bytes:
+        """Up to ``max_bytes`` of one file of the worktree."""
+        ...
