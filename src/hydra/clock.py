@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 import anyio
 
+from ports import Clock
 
-class SystemClock:
+
+class SystemClock(Clock):
     """:class:`ports.Clock` on the system's clocks."""
 
     def now(self) -> datetime:

@@ -10,10 +10,12 @@ message is one line naming the key and the reason; the CLI turns it into exit co
 from __future__ import annotations
 
 import tomllib
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = "hydra.toml"
@@ -93,8 +95,22 @@ class HydraSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's contents arrive as init kwargs; the environment overrides them.
-        return (env_settings, init_settings)
+        # Command-line overrides (init kwargs) beat the environment, which beats the file.
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+
+_FILE_DATA: ContextVar[dict[str, Any] | None] = ContextVar("hydra_settings_file", default=None)
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The parsed config file, handed over by :func:`load_settings` through a context variable."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        data = _FILE_DATA.get() or {}
+        return data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_DATA.get() or {})
 
 
 def format_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
@@ -143,24 +159,14 @@ def load_settings(
     ``overrides`` (from command-line flags) win over both. Raises :class:`SettingsError`.
     """
     _, data = read_config_file(path, cwd=cwd)
+    token = _FILE_DATA.set(data)
     try:
-        settings = HydraSettings(**data)
-        if overrides:
-            merged = _deep_merge(settings.model_dump(), overrides)
-            settings = HydraSettings.model_validate(merged)
+        settings = HydraSettings(**overrides)
     except ValidationError as exc:
         raise SettingsError(format_validation_error(exc)) from None
+    finally:
+        _FILE_DATA.reset(token)
     if not settings.data_dir.is_absolute():
         base = cwd or Path.cwd()
         settings = settings.model_copy(update={"data_dir": base / settings.data_dir})
     return settings
-
-
-def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

@@ -9,10 +9,10 @@ from pathlib import Path
 import anyio
 import psutil
 
-from ports import DiskUsage, PortInfo, ProcessStats
+from ports import DiskUsage, HostPort, PortInfo, ProcessStats
 
 
-class PsutilHost:
+class PsutilHost(HostPort):
     """Telemetry of this process and of the file system holding ``data_dir``."""
 
     def __init__(self, data_dir: Path, audit_root: Path) -> None:

@@ -11,17 +11,22 @@ from typing import NoReturn
 
 from ports import (
     AgentLimits,
+    AgentPort,
     AgentResult,
     ChangedFile,
     ChangeRequest,
+    ChangeRequestPort,
     Issue,
+    IssuePort,
     IssueState,
     PortError,
     PortInfo,
+    SandboxPort,
     Scenario,
     ScenarioResult,
     TrackedFile,
     Verdict,
+    WorkspacePort,
     Worktree,
     WorktreeDiff,
 )
@@ -40,7 +45,7 @@ class _Unconfigured:
         raise PortError("unconfigured", self._why, port=self.port)
 
 
-class UnconfiguredAgent(_Unconfigured):
+class UnconfiguredAgent(_Unconfigured, AgentPort):
     port = "agent"
 
     async def run(
@@ -49,7 +54,7 @@ class UnconfiguredAgent(_Unconfigured):
         return AgentResult(status="unconfigured", summary=self._why, provider="none")
 
 
-class UnconfiguredIssues(_Unconfigured):
+class UnconfiguredIssues(_Unconfigured, IssuePort):
     port = "issues"
 
     async def list_issues(
@@ -81,7 +86,7 @@ class UnconfiguredIssues(_Unconfigured):
         self._refuse()
 
 
-class UnconfiguredChanges(_Unconfigured):
+class UnconfiguredChanges(_Unconfigured, ChangeRequestPort):
     port = "changes"
 
     async def list_open(self) -> list[ChangeRequest]:
@@ -108,7 +113,7 @@ class UnconfiguredChanges(_Unconfigured):
         self._refuse()
 
 
-class UnconfiguredWorkspace(_Unconfigured):
+class UnconfiguredWorkspace(_Unconfigured, WorkspacePort):
     port = "workspace"
 
     async def create_worktree(
@@ -135,7 +140,7 @@ class UnconfiguredWorkspace(_Unconfigured):
         self._refuse()
 
 
-class UnconfiguredSandbox(_Unconfigured):
+class UnconfiguredSandbox(_Unconfigured, SandboxPort):
     port = "sandbox"
 
     async def run_scenarios(
