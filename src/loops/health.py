@@ -10,7 +10,7 @@ _MIB = 1024 * 1024
 
 
 class HealthOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     rss_ceiling_mb: float = Field(default=1024.0, gt=0)
     """Warn when the daemon's resident memory passes this many MiB."""

@@ -33,7 +33,7 @@ _TRACEBACK_LINES = 12
 class NoOptions(BaseModel):
     """Options model of a loop that has none."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Loop(ABC, Generic[OptionsT]):

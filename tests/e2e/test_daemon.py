@@ -1,0 +1,118 @@
+"""The real daemon as a subprocess: start, toggle over HTTP, audit, restart, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import textwrap
+from pathlib import Path
+
+import httpx
+import pytest
+from hydra.audit import iter_records
+
+from tests.helpers.daemon import daemon, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+def records(data_dir: Path, stream: str, action: str | None = None) -> list[dict[str, object]]:
+    return [
+        r
+        for r in iter_records(data_dir / "audit", stream)
+        if action is None or r["action"] == action
+    ]
+
+
+def test_toggle_a_loop_over_http_and_the_switch_survives_a_restart(tmp_path: Path) -> None:
+    with daemon(tmp_path) as d:
+        assert "#token=" in d.stdout()
+        with d.client(actor="dashboard") as http:
+            loops = http.get("/api/loops").json()["loops"]
+            assert any(loop["name"] == "health" for loop in loops)
+            response = http.put(
+                "/api/loops/health", json={"enabled": False, "reason": "e2e toggle"}
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["enabled"] is False
+        assert d.stop() == 0
+    control = records(tmp_path / ".hydra", "control")
+    disabled = [r for r in control if r["action"] == "loop.disabled"]
+    assert disabled[0]["actor"] == "dashboard"
+    assert disabled[0]["payload"]["reason"] == "e2e toggle"  # type: ignore[index]
+    assert [r["action"] for r in control][-1] == "daemon.stopped"
+
+    with daemon(tmp_path) as d2, d2.client() as http:
+        health = http.get("/api/loops/health").json()
+        assert health["enabled"] is False
+        assert health["switch"]["reason"] == "e2e toggle"
+        assert health["blocked_reason"].startswith("switched off by dashboard")
+        assert d2.stop() == 0
+
+
+def test_sigterm_stops_cleanly_and_second_daemon_is_refused(tmp_path: Path) -> None:
+    with daemon(tmp_path) as d:
+        second = run_cli(
+            ["run", "--port", "0", "--data-dir", str(d.data_dir)], cwd=tmp_path, timeout=20
+        )
+        assert second.returncode == 2
+        assert "another hydra daemon is already running" in second.stderr
+        assert second.stderr.count("\n") == 1
+        assert d.stop(signal.SIGINT) == 0
+    assert not (tmp_path / ".hydra" / "daemon.json").exists()
+    actions = [r["action"] for r in records(tmp_path / ".hydra", "control")]
+    assert actions[:1] == ["daemon.started"]
+    assert actions[-1] == "daemon.stopped"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("[loops.nope]\nenabled = true\n", "loops.nope: unknown loop"),
+        ("[loops.health]\ninterval_s = 0.001\n", "loops.health.interval_s"),
+        ("[api]\nport = 'x'\n", "api.port"),
+        ("[loops.health]\ncolour = 'red'\n", "loops.health.colour: unknown key"),
+    ],
+)
+def test_bad_config_stops_start_up_with_one_line_and_exit_2(
+    tmp_path: Path, config: str, message: str
+) -> None:
+    (tmp_path / "hydra.toml").write_text(config)
+    result = run_cli(["run", "--data-dir", str(tmp_path / "d")], cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+FSYNC_SABOTEUR = textwrap.dedent(
+    """
+    import errno, os
+    _real = os.fsync
+    _marker = os.environ["HYDRA_TEST_FAIL_FSYNC_MARKER"]
+
+    def fsync(fd):
+        if os.path.exists(_marker):
+            raise OSError(errno.EIO, "Input/output error")
+        return _real(fd)
+
+    os.fsync = fsync
+    """
+)
+
+
+def test_a_failed_fsync_stops_the_daemon(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(FSYNC_SABOTEUR)
+    marker = tmp_path / "fail-fsync-now"
+    env = {"PYTHONPATH": str(site), "HYDRA_TEST_FAIL_FSYNC_MARKER": str(marker)}
+    with daemon(tmp_path, env=env) as d:
+        marker.touch()
+        with d.client() as http, contextlib.suppress(httpx.HTTPError):
+            # The daemon may die before it answers.
+            http.put("/api/loops/health", json={"enabled": False, "reason": "trigger an append"})
+        code = d.proc.wait(timeout=20)
+        assert code == 70
+        fatal = [line for line in d.stderr().splitlines() if "fatal" in line]
+        assert fatal, d.stderr()
+        assert "Input/output error" in fatal[0] or "fsync" in fatal[0]

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hydra.audit import AuditLog
+
+from tests.helpers.harness import running
+from tests.helpers.loops import CountingLoop
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_switches_survive_a_restart(tmp_path: Path) -> None:
+    async with running(tmp_path, [CountingLoop], start=False) as h:
+        await h.board.update_loop(
+            "counting", actor="api", reason="off for now", enabled=False, interval_s=7
+        )
+        await h.board.set_global(enabled=False, actor="cli", reason="andon")
+    state = json.loads((tmp_path / "state" / "switches.json").read_text())
+    assert state["loops"]["counting"]["enabled"] is False
+    async with running(tmp_path, [CountingLoop], start=False) as h:
+        switch = h.board.loop_switch("counting")
+        assert (switch.enabled, switch.interval_s, switch.actor, switch.reason) == (
+            False,
+            7,
+            "api",
+            "off for now",
+        )
+        assert h.board.global_switch.enabled is False
+        assert h.board.interval_s("counting") == 7
+
+
+async def test_unchanged_switch_is_idempotent_and_not_audited(tmp_path: Path) -> None:
+    async with running(tmp_path, [CountingLoop], start=False) as h:
+        assert (
+            await h.board.update_loop("counting", actor="api", reason="x", enabled=False)
+            is not None
+        )
+        assert (
+            await h.board.update_loop("counting", actor="api", reason="again", enabled=False)
+            is None
+        )
+        assert len(h.records("control", "loop.disabled")) == 1
+
+
+async def test_control_records_newer_than_the_state_file_are_replayed(tmp_path: Path) -> None:
+    # A crash after the audit record but before the state file was written.
+    async with AuditLog(tmp_path / "audit") as audit:
+        control = await audit.stream("control")
+        await control.append(
+            "loop.disabled",
+            actor="api",
+            payload={
+                "loop": "counting",
+                "changes": {"enabled": {"old": True, "new": False}},
+                "reason": "r",
+            },
+        )
+    assert not (tmp_path / "state" / "switches.json").exists()
+    async with running(tmp_path, [CountingLoop], start=False) as h:
+        assert h.board.loop_switch("counting").enabled is False
+    state = json.loads((tmp_path / "state" / "switches.json").read_text())
+    assert state["control_seq"] == 1
