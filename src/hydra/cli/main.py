@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
 from hydra import __version__
-from hydra.cli import audit_cmd, costs_cmd, loops_cmd, panic_cmd, run_cmd
+from hydra.cli import audit_cmd, costs_cmd, issue_cmd, loops_cmd, panic_cmd, run_cmd
 from hydra.cli._common import EXIT_USAGE, CliError
 
-COMMANDS = (run_cmd, loops_cmd, audit_cmd, costs_cmd, panic_cmd)
+COMMANDS = (run_cmd, loops_cmd, audit_cmd, costs_cmd, panic_cmd, issue_cmd)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command != "run":
+        # A reader piped into `head` should end quietly, like other Unix tools.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         code: int = args.handler(args)
     except CliError as exc:
