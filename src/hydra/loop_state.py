@@ -40,9 +40,10 @@ class LoopStatus:
     blocked_reason: str | None = None
     running_run_id: str | None = None
     last_outcome: TickOutcome | None = None
-    last_started_at: str | None = None
-    last_finished_at: str | None = None
-    next_due_at: str | None = None
+    last_started_at: float | None = None
+    """Wall-clock epoch seconds (formatted by the views)."""
+    last_finished_at: float | None = None
+    next_due_at: float | None = None
     consecutive_failures: int = 0
     backoff_s: float = 0.0
     ticks: int = 0

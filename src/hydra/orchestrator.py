@@ -22,6 +22,7 @@ from hydra.sdk import AuditSink, Logger, Loop, LoopMode, TickOutcome
 from hydra.settings import OrchestratorSettings
 from hydra.supervisor import LoopSupervisor, SupervisorDeps
 from hydra.switches import SwitchBoard, SwitchError, SwitchEvent
+from hydra.timer import Timer
 from ports import World
 
 LostTickFinder = Callable[[str], Mapping[str, Any] | None]
@@ -44,8 +45,10 @@ class Orchestrator:
         self.registry = registry
         self.configs = dict(configs)
         self.board = board
+        self.timer = Timer()
         self.deps = SupervisorDeps(
             board=board,
+            timer=self.timer,
             settings=settings,
             world_for=world_for,
             repos_for=repos_for,
@@ -89,11 +92,14 @@ class Orchestrator:
         """Run every supervisor until :meth:`shutdown` completes."""
         spread = self.deps.settings.first_tick_spread_s
         async with anyio.create_task_group() as tg:
-            for name, supervisor in self.supervisors.items():
-                interval = self.board.interval_s(name)
-                first = random.uniform(0, min(spread, interval))  # noqa: S311 - spreading, not crypto
-                await tg.start(_run_supervisor, supervisor, first, name=f"loop:{name}")
-            task_status.started()
+            await tg.start(self.timer.run, name="loop-timer")
+            async with anyio.create_task_group() as loops:
+                for name, supervisor in self.supervisors.items():
+                    interval = self.board.interval_s(name)
+                    first = random.uniform(0, min(spread, interval))  # noqa: S311 - not crypto
+                    await loops.start(_run_supervisor, supervisor, first, name=f"loop:{name}")
+                task_status.started()
+            tg.cancel_scope.cancel()
         self._done.set()
 
     # ------------------------------------------------------------------ operator actions

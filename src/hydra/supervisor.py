@@ -12,18 +12,18 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
 
-from hydra.ids import new_run_id, utc_iso
+from hydra.ids import new_run_id
 from hydra.loop_config import LoopConfig
 from hydra.loop_state import LoopState, LoopStatus
 from hydra.sdk import AuditSink, Logger, Loop, LoopMode, TickContext, TickOutcome
 from hydra.settings import OrchestratorSettings
 from hydra.switches import SwitchBoard
+from hydra.timer import Timer
 from ports import World
 
 
@@ -35,6 +35,7 @@ class SupervisorDeps:
     settings: OrchestratorSettings
     world_for: Callable[[str, LoopMode, AuditSink], World]
     repos_for: Callable[[str], tuple[str, ...]]
+    timer: Timer
     on_terminal: Callable[[str, TickOutcome], Any]
     """Awaitable callback: switch the loop off after credit exhaustion / auth failure."""
     fatal_errors: tuple[type[BaseException], ...]
@@ -53,6 +54,7 @@ class LoopSupervisor:
         self.status = LoopStatus(name=config.name)
         self._wake = anyio.Event()
         self._triggered = False
+        self._log_bound = deps.log.bind(loop=config.name)
         self._stopping = False
         self._scope: anyio.CancelScope | None = None
         self._idle = anyio.Event()
@@ -125,6 +127,7 @@ class LoopSupervisor:
                 await self._after(outcome)
 
     async def _wait_for_turn(self) -> None:
+        timer, key = self.deps.timer, id(self)
         while not self._stopping:
             blocked = self.deps.board.blocked_reason(self.name)
             if self.status.state == LoopState.STOPPED:
@@ -136,27 +139,20 @@ class LoopSupervisor:
                 if self.status.state != LoopState.STOPPED:
                     self.status.state = LoopState.DISABLED
                 self._triggered = False
-                await self._sleep(None)
+                timer.cancel(key)
             else:
                 if self.status.state == LoopState.DISABLED:
                     self.status.state = LoopState.WAITING
-                await self._sleep(self._next_due - time.monotonic())
-
-    async def _sleep(self, seconds: float | None) -> None:
-        if seconds is None:
+                timer.schedule(key, self._next_due, self._poke)
             await self._wake.wait()
-        else:
-            with anyio.move_on_after(max(seconds, 0.0)):
-                await self._wake.wait()
-        if self._wake.is_set():
             self._wake = anyio.Event()
+        timer.cancel(key)
 
     async def _tick_once(self, trigger: str, due: float) -> TickOutcome | None:
         started = time.monotonic()
         lateness_ms = max(0.0, (started - due) * 1000)
         run_id = new_run_id()
         mode = self.deps.board.mode(self.name)
-        now = datetime.now(UTC)
         ctx: TickContext[Any] = TickContext(
             loop=self.name,
             run_id=run_id,
@@ -165,13 +161,13 @@ class LoopSupervisor:
             mode=mode,
             world=self.deps.world_for(self.name, mode, self.sink),
             sink=self.sink,
-            log=self._log.bind(loop=self.name, run=run_id),
+            logger=self._log_bound,
             repos=self.deps.repos_for(self.name),
             schedule={"lateness_ms": round(lateness_ms, 3)},
         )
         self.status.state = LoopState.RUNNING
         self.status.running_run_id = run_id
-        self.status.last_started_at = utc_iso(now)
+        self.status.last_started_at = time.time()
         self.status.lateness_ms.append(lateness_ms)
         self._last_due = due
         self._cancel_reason = "cancelled"
@@ -190,7 +186,7 @@ class LoopSupervisor:
             self._scope = None
             self._idle.set()
             self.status.running_run_id = None
-            self.status.last_finished_at = utc_iso(datetime.now(UTC))
+            self.status.last_finished_at = time.time()
         if outcome is None:  # cancelled by a switch: the next tick waits for its normal turn
             self.status.state = LoopState.WAITING
             self._next_due = max(self._next_due, due + self._interval_with_jitter())
@@ -256,5 +252,4 @@ class LoopSupervisor:
         return float(interval * (1 + random.uniform(0, jitter)) if jitter else interval)  # noqa: S311
 
     def _publish_next_due(self) -> None:
-        delta = self._next_due - time.monotonic()
-        self.status.next_due_at = utc_iso(datetime.now(UTC) + timedelta(seconds=max(delta, 0.0)))
+        self.status.next_due_at = time.time() + max(self._next_due - time.monotonic(), 0.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hydra.ids import utc_iso
 from hydra.loop_state import LoopStatus
 from hydra.runtime import Runtime
 from hydra.switches import Switch
@@ -56,6 +57,10 @@ def loop_view(rt: Runtime, status: LoopStatus) -> dict[str, Any]:
         ticks=status.ticks,
     )
     return view
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else utc_iso(epoch)
 
 
 def _last(status: LoopStatus) -> dict[str, Any] | None:

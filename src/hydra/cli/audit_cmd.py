@@ -86,7 +86,7 @@ def _filter_from(args: argparse.Namespace) -> Any:
         since=_when(args.since, "--since"),
         until=_when(args.until, "--until"),
     )
-    return None if flt.is_empty() else flt
+    return None if flt.is_empty else flt
 
 
 def _check_stream(root: Any, name: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -52,11 +53,17 @@ class TickContext(Generic[OptionsT]):
     world: World
     """The ports; in shadow mode every mutating call is recorded instead of carried out."""
     sink: AuditSink
-    log: Logger
+    logger: Logger
+    """Bound to the loop's name; :attr:`log` adds the run id."""
     repos: tuple[str, ...] = ()
     """Managed repositories whose switch is on, in settings order."""
     schedule: Mapping[str, Any] = field(default_factory=dict)
     """When the tick was due and how late it started (recorded in ``tick.started``)."""
+
+    @cached_property
+    def log(self) -> Logger:
+        """The loop's logger bound to this run."""
+        return self.logger.bind(run=self.run_id)
 
     @property
     def actor(self) -> str:
