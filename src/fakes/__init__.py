@@ -13,7 +13,7 @@ from fakes._agent import AgentCall, AgentOutcome, AgentRun, FakeAgent
 from fakes._changes import BranchSource, FakeChanges, Review
 from fakes._clock import EPOCH, FakeClock
 from fakes._faults import Faults
-from fakes._files import TRUNCATION_MARKER, Workdirs
+from fakes._files import Workdirs
 from fakes._host import FakeHost
 from fakes._issues import FakeIssues
 from fakes._sandbox import FakeSandbox, SandboxOutcome, SandboxRun
@@ -22,7 +22,6 @@ from fakes._world import FakeRepo, MockWorld
 
 __all__ = [
     "EPOCH",
-    "TRUNCATION_MARKER",
     "AgentCall",
     "AgentOutcome",
     "AgentRun",

@@ -10,12 +10,10 @@ import hashlib
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Protocol
 
-from ports import PortError
+from ports import TRUNCATION_MARKER, PortError
 
 Content = bytes | str
 """File content as a test writes it; ``str`` is stored as UTF-8."""
-
-TRUNCATION_MARKER = "[diff truncated at {max_bytes} bytes]"
 
 
 class Workdirs(Protocol):

@@ -9,10 +9,7 @@ from datetime import datetime
 from fakes._clock import FakeClock
 from fakes._faults import Faults
 from ports import Clock, Comment, Issue, IssuePort, IssueState, PortError, PortInfo
-
-MAX_TITLE = 256
-MAX_BODY = 65_536
-MAX_LABEL = 50
+from ports.issues import MAX_BODY, check_body, check_label, check_title
 
 _METHODS = (
     "list_issues",
@@ -78,9 +75,10 @@ class FakeIssues(IssuePort):
 
     async def create_issue(self, title: str, body: str = "", labels: Sequence[str] = ()) -> Issue:
         self.faults.check("create_issue")
-        _check_text(title, body)
+        check_title(title)
+        check_body(body)
         for label in labels:
-            _check_label(label)
+            check_label(label)
         return self.seed_issue(title, body, labels)
 
     async def comment(self, issue_id: str, body: str) -> None:
@@ -95,7 +93,7 @@ class FakeIssues(IssuePort):
     async def add_label(self, issue_id: str, label: str) -> None:
         self.faults.check("add_label")
         record = self._record(issue_id)
-        _check_label(label)
+        check_label(label)
         if label not in record.issue.labels:
             self._change(record, labels=record.issue.labels | {label})
 
@@ -173,22 +171,4 @@ class FakeIssues(IssuePort):
             labels=record.issue.labels if labels is None else labels,
             state=record.issue.state if state is None else state,
             updated_at=self._clock.now(),
-        )
-
-
-def _check_text(title: str, body: str) -> None:
-    if not title.strip() or len(title) > MAX_TITLE or "\n" in title:
-        raise PortError(
-            "invalid", f"a title needs 1 to {MAX_TITLE} characters on one line", port="issues"
-        )
-    if len(body) > MAX_BODY:
-        raise PortError("invalid", f"a body holds at most {MAX_BODY} characters", port="issues")
-
-
-def _check_label(label: str) -> None:
-    if not label.strip() or len(label) > MAX_LABEL or "," in label or "\n" in label:
-        raise PortError(
-            "invalid",
-            f"label {label!r}: 1 to {MAX_LABEL} characters, no comma or newline",
-            port="issues",
         )

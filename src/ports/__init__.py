@@ -6,10 +6,17 @@ Loops reach the world only through these protocols; the runtime hands each loop 
 
 from __future__ import annotations
 
-from ports._info import PortInfo, PortState
+from ports._info import TRUNCATION_MARKER, PortInfo, PortState
 from ports._marks import Mutation, mutating, mutation_of
 from ports.agent import AgentLimits, AgentPort, AgentResult, AgentStatus
-from ports.changes import ChangedFile, ChangeRequest, ChangeRequestPort, ChangeState, Verdict
+from ports.changes import (
+    ChangedFile,
+    ChangeRequest,
+    ChangeRequestPort,
+    ChangeState,
+    FileStatus,
+    Verdict,
+)
 from ports.clock import Clock
 from ports.errors import AuthFailed, CreditExhausted, PortError, PortErrorKind, TerminalPortError
 from ports.host import DiskUsage, HostPort, ProcessStats
@@ -22,6 +29,7 @@ __all__ = [
     "GLOBAL_PORTS",
     "PORT_NAMES",
     "REPO_PORTS",
+    "TRUNCATION_MARKER",
     "AgentLimits",
     "AgentPort",
     "AgentResult",
@@ -35,6 +43,7 @@ __all__ = [
     "Comment",
     "CreditExhausted",
     "DiskUsage",
+    "FileStatus",
     "HostPort",
     "Issue",
     "IssuePort",

@@ -7,6 +7,9 @@ from typing import Literal
 
 PortState = Literal["configured", "unconfigured"]
 
+TRUNCATION_MARKER = "[diff truncated at {max_bytes} bytes]"
+"""Last line of a diff cut at ``max_bytes`` (``WorkspacePort.diff``, ``ChangeRequestPort.diff``)."""
+
 
 @dataclass(frozen=True)
 class PortInfo:

@@ -66,7 +66,10 @@ class ChangeRequestPort(Protocol):
         ...
 
     async def diff(self, change_id: str, *, max_bytes: int = 1_000_000) -> str:
-        """Unified diff against the base, cut at ``max_bytes`` with a marker line."""
+        """Unified diff against the base.
+
+        Cut at ``max_bytes``, ending with :data:`ports.TRUNCATION_MARKER`.
+        """
         ...
 
     @mutating("open_change", shadow=_shadow_change)
@@ -83,5 +86,8 @@ class ChangeRequestPort(Protocol):
 
     @mutating("merge")
     async def merge(self, change_id: str) -> None:
-        """Merge the change into its base."""
+        """Merge the change into its base; merging a merged change does nothing.
+
+        Raises ``PortError("conflict")`` while the latest verdict is a veto or git cannot merge.
+        """
         ...

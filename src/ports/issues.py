@@ -9,8 +9,42 @@ from typing import Literal, Protocol, runtime_checkable
 
 from ports._info import PortInfo
 from ports._marks import mutating
+from ports.errors import PortError
 
 IssueState = Literal["open", "closed"]
+
+MAX_TITLE = 256
+MAX_BODY = 65_536
+MAX_LABEL = 50
+"""GitHub's limits on issues; every IssuePort refuses what the github world would refuse."""
+
+
+def check_title(title: str) -> str:
+    """``title`` if it is 1 to 256 characters on one line, else ``PortError("invalid")``."""
+    if not title.strip() or len(title) > MAX_TITLE or "\n" in title:
+        raise PortError(
+            "invalid", f"a title needs 1 to {MAX_TITLE} characters on one line", port="issues"
+        )
+    return title
+
+
+def check_body(body: str, *, what: str = "a body", allow_empty: bool = True) -> str:
+    """``body`` if it fits the tracker (and is non-blank unless ``allow_empty``)."""
+    if len(body) > MAX_BODY or (not allow_empty and not body.strip()):
+        low = 0 if allow_empty else 1
+        raise PortError("invalid", f"{what} needs {low} to {MAX_BODY} characters", port="issues")
+    return body
+
+
+def check_label(label: str) -> str:
+    """``label`` if it is 1 to 50 characters with no comma or newline."""
+    if not label.strip() or len(label) > MAX_LABEL or "," in label or "\n" in label:
+        raise PortError(
+            "invalid",
+            f"label {label!r}: 1 to {MAX_LABEL} characters, no comma or newline",
+            port="issues",
+        )
+    return label
 
 
 @dataclass(frozen=True)
@@ -52,9 +86,11 @@ class IssuePort(Protocol):
     """Issues of one repository's tracker.
 
     Every method raises :class:`ports.errors.PortError` for a failure of the call
-    (``not_found`` for an unknown id) and :class:`ports.errors.AuthFailed` when the tracker
-    refuses the credentials for good. Cancellation aborts the call; a mutation that was already
-    sent may or may not have been applied (callers re-read before retrying).
+    (``not_found`` for an unknown id, ``invalid`` for a title, body, comment or label outside
+    :func:`check_title` / :func:`check_body` / :func:`check_label`) and
+    :class:`ports.errors.AuthFailed` when the tracker refuses the credentials for good.
+    Cancellation aborts the call; a mutation that was already sent may or may not have been
+    applied (callers re-read before retrying).
     """
 
     def info(self) -> PortInfo:

@@ -57,10 +57,12 @@ class WorkspacePort(Protocol):
     async def create_worktree(
         self, name: str, *, branch: str, base: str = "HEAD", exclude: Sequence[str] = ()
     ) -> Worktree:
-        """Create worktree ``name`` on a new ``branch`` from ``base``.
+        """Create worktree ``name`` on a new ``branch`` from ``base`` (``"HEAD"``: the default
+        branch). An existing name or branch raises ``PortError("conflict")``.
 
-        Paths in ``exclude`` (files or directories, relative) are removed from the checkout and
-        kept out of commits, so an agent working there cannot read them.
+        Paths in ``exclude`` (files or directories, relative) are removed from the checkout,
+        never appear in :meth:`diff`, and are neither added nor deleted by :meth:`commit`, so an
+        agent working there cannot read them and its commits leave them as they were.
         """
         ...
 
@@ -73,7 +75,10 @@ class WorkspacePort(Protocol):
         ...
 
     async def diff(self, name: str, *, max_bytes: int = 1_000_000) -> WorktreeDiff:
-        """Changes in the worktree against its base, including uncommitted and untracked files."""
+        """Changes in the worktree against its base, including uncommitted and untracked files.
+
+        A patch longer than ``max_bytes`` is cut and ends with :data:`ports.TRUNCATION_MARKER`.
+        """
         ...
 
     @mutating("commit", shadow=_shadow_commit)
@@ -82,7 +87,7 @@ class WorkspacePort(Protocol):
         ...
 
     async def tracked_files(self, name: str) -> list[TrackedFile]:
-        """Files git tracks in the worktree, with sizes."""
+        """Committed files of the worktree's branch (not uncommitted ones), with sizes."""
         ...
 
     async def read_file(self, name: str, path: str, *, max_bytes: int = 1_000_000) -> bytes:

@@ -7,7 +7,6 @@ import ports
 
 EXPECTED = {
     "EPOCH",
-    "TRUNCATION_MARKER",
     "AgentCall",
     "AgentOutcome",
     "AgentRun",

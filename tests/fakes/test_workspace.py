@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from fakes import TRUNCATION_MARKER, Commit, FakeWorkspace
-from ports import PortError
+from fakes import Commit, FakeWorkspace
+from ports import TRUNCATION_MARKER, PortError
 
 pytestmark = pytest.mark.anyio
 

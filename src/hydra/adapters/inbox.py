@@ -19,11 +19,7 @@ from hydra.adapters._inbox_record import CommentRecord, IssueRecord, updated
 from hydra.adapters._inbox_store import InboxStore
 from hydra.clock import SystemClock
 from ports import Clock, Issue, IssuePort, IssueState, PortError, PortInfo
-
-MAX_TITLE = 256
-MAX_BODY = 65_536
-MAX_LABEL = 50
-"""The limits GitHub puts on issues, so the local world refuses what the github world would."""
+from ports.issues import check_body, check_label, check_title
 
 _ID = re.compile(r"[1-9][0-9]{0,17}")
 T = TypeVar("T")
@@ -94,9 +90,9 @@ class LocalInbox(IssuePort):
         return self._issue(record, with_comments=True)
 
     async def create_issue(self, title: str, body: str = "", labels: Sequence[str] = ()) -> Issue:
-        _check_title(title)
-        _check_body(body, what="a body", allow_empty=True)
-        tags = tuple(sorted({_check_label(label) for label in labels}))
+        check_title(title)
+        check_body(body, what="a body", allow_empty=True)
+        tags = tuple(sorted({check_label(label) for label in labels}))
         now = self._clock.now()
 
         def build(number: int) -> IssueRecord:
@@ -115,14 +111,14 @@ class LocalInbox(IssuePort):
 
     async def comment(self, issue_id: str, body: str) -> None:
         number = _number(issue_id)
-        _check_body(body, what="a comment", allow_empty=False)
+        check_body(body, what="a comment", allow_empty=False)
         now = self._clock.now()
         note = CommentRecord(author=self.author, body=body, created_at=now)
         await self._update(number, lambda r: updated(r, now, comments=(*r.comments, note)))
 
     async def add_label(self, issue_id: str, label: str) -> None:
         number = _number(issue_id)
-        _check_label(label)
+        check_label(label)
         now = self._clock.now()
 
         def add(r: IssueRecord) -> IssueRecord | None:
@@ -171,26 +167,3 @@ def _number(issue_id: str) -> int:
     if not isinstance(issue_id, str) or not _ID.fullmatch(issue_id):
         raise PortError("not_found", f"no issue {issue_id!r} (ids are 1, 2, 3…)", port="issues")
     return int(issue_id)
-
-
-def _check_title(title: str) -> None:
-    if not title.strip() or len(title) > MAX_TITLE or "\n" in title:
-        raise PortError(
-            "invalid", f"a title needs 1 to {MAX_TITLE} characters on one line", port="issues"
-        )
-
-
-def _check_body(body: str, *, what: str, allow_empty: bool) -> None:
-    if len(body) > MAX_BODY or (not allow_empty and not body.strip()):
-        low = 0 if allow_empty else 1
-        raise PortError("invalid", f"{what} needs {low} to {MAX_BODY} characters", port="issues")
-
-
-def _check_label(label: str) -> str:
-    if not label.strip() or len(label) > MAX_LABEL or "," in label or "\n" in label:
-        raise PortError(
-            "invalid",
-            f"label {label!r}: 1 to {MAX_LABEL} characters, no comma or newline",
-            port="issues",
-        )
-    return label
