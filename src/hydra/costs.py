@@ -155,7 +155,29 @@ class CostLedger:
             usd=usd,
         )
 
+    def runner_sink(self) -> TickCostSink:
+        """The cost sink the subprocess runner records every call through."""
+        return TickCostSink(self)
+
     def spent_on(self, loop: str, day: str) -> float:
         """USD a loop spent on a UTC day (``YYYY-MM-DD``) according to the live rollup."""
         totals = self.live.by_loop_day.get(loop, {}).get(day)
         return totals.usd if totals else 0.0
+
+
+class TickCostSink:
+    """The runner's ``CostSink``: charges each call to the tick the calling task works for."""
+
+    def __init__(self, ledger: CostLedger) -> None:
+        self._ledger = ledger
+
+    async def record(
+        self, *, source: str, model: str | None, input_tokens: int, output_tokens: int, usd: float
+    ) -> None:
+        await self._ledger.record_call(
+            source=source,
+            model=model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            usd=usd,
+        )
