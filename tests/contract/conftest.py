@@ -14,7 +14,7 @@ What a factory returns per port is documented in ``harness.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from fakes import (
 from hydra.adapters.host import PsutilHost
 from hydra.adapters.inbox import LocalInbox
 from hydra.clock import SystemClock
-from ports import PORT_NAMES, Scenario, Worktree
+from ports import Scenario, Worktree
 from tests.contract.harness import (
     BASE_FILES,
     SUCCESS_FILE,
@@ -48,22 +48,7 @@ from tests.contract.harness import (
     SandboxHarness,
     WorkspaceHarness,
 )
-
-FACTORIES: dict[str, dict[str, Factory]] = {name: {} for name in PORT_NAMES}
-
-
-def factory(port: str, name: str) -> Callable[[Factory], Factory]:
-    """Register ``fn`` as the factory of implementation ``name`` for ``port``."""
-
-    def register(fn: Factory) -> Factory:
-        if port not in FACTORIES:
-            raise ValueError(f"unknown port {port!r}; ports are {sorted(FACTORIES)}")
-        if name in FACTORIES[port]:
-            raise ValueError(f"{port}: a factory named {name!r} is already registered")
-        FACTORIES[port][name] = fn
-        return fn
-
-    return register
+from tests.contract.registry import FACTORIES, factory
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -213,3 +198,8 @@ def _fake_clock(ctx: FactoryContext) -> FakeClock:
 @factory("clock", "system")
 def _system_clock(ctx: FactoryContext) -> SystemClock:
     return SystemClock()
+
+
+# Factories of the real adapters live beside this file, one module per adapter family; importing
+# them registers their factories.
+from tests.contract import factories_agents, factories_gh, factories_git  # noqa: E402, F401

@@ -1,0 +1,3 @@
+"""Contract factories for the claude and codex agent adapters."""
+
+from __future__ import annotations

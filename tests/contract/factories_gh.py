@@ -1,0 +1,3 @@
+"""Contract factories for the GitHub adapters over the gh CLI."""
+
+from __future__ import annotations
