@@ -14,7 +14,6 @@ import anyio
 import pytest
 
 from hydra.adapters.inbox import LocalInbox
-from hydra.cli.issue_cmd import default_repo_name
 
 HYDRA = shutil.which("hydra", path=str(Path(sys.executable).parent)) or "hydra"
 
@@ -183,37 +182,3 @@ def test_parallel_invocations_get_distinct_ids(project: Path) -> None:
         assert proc.returncode == 0, err
         ids.append(json.loads(out)["id"])
     assert sorted(ids, key=int) == [str(n) for n in range(1, 7)]
-
-
-# ---------------------------------------------------------------------- default_repo_name
-def test_default_repo_name_is_the_git_top_level(tmp_path: Path) -> None:
-    repo = tmp_path / "my-repo"
-    (repo / "a" / "b").mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=30)
-    assert default_repo_name(repo / "a" / "b") == "my-repo"
-    assert default_repo_name(repo) == "my-repo"
-
-
-def test_default_repo_name_outside_git_is_the_directory_name(tmp_path: Path) -> None:
-    plain = tmp_path / "not-a-repo"
-    plain.mkdir()
-    assert default_repo_name(plain) == "not-a-repo"
-
-
-def test_default_repo_name_without_git_installed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    repo = tmp_path / "repo"
-    (repo / "sub").mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=30)
-    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
-    assert default_repo_name(repo / "sub") == "sub"
-
-
-def test_default_repo_name_uses_the_current_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    here = tmp_path / "cwd-name"
-    here.mkdir()
-    monkeypatch.chdir(here)
-    assert default_repo_name() == "cwd-name"

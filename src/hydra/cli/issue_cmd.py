@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import subprocess
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydra.cli._common import (
@@ -31,27 +29,6 @@ if TYPE_CHECKING:
     from ports import Issue, IssueState
 
 _STATES: tuple[IssueState, ...] = ("open", "closed")
-
-
-def default_repo_name(cwd: Path | None = None) -> str:
-    """The directory name of the git repository holding ``cwd`` (default: the current
-    directory), or the name of ``cwd`` itself when it is not inside a repository."""
-    here = (cwd or Path.cwd()).resolve()
-    top = here
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        done = None
-    if done is not None and done.returncode == 0 and done.stdout.strip():
-        top = Path(done.stdout.strip())
-    return top.name or "root"
 
 
 def register(sub: Any) -> None:
@@ -97,6 +74,7 @@ def handle(args: argparse.Namespace) -> int:
     import anyio
 
     from hydra.adapters.inbox import LocalInbox
+    from hydra.repos import default_repo_name
     from ports import PortError
 
     repo = args.repo or default_repo_name()
