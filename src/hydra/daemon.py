@@ -32,8 +32,9 @@ from hydra.orchestrator import Orchestrator
 from hydra.redact import Redactor
 from hydra.registry import LoopRegistry
 from hydra.runtime import Runtime
-from hydra.sdk import AuditSink, LoopMode
-from hydra.settings import HydraSettings
+from hydra.sdk import AuditSink
+from hydra.settings import HydraSettings, managed_repos
+from hydra.shadow import world_chooser
 from hydra.statefile import DurabilityError
 from hydra.switches import SWITCH_ACTIONS, SwitchBoard
 from hydra.token import ensure_token
@@ -125,12 +126,14 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
                 problems.append(f"audit stream {stream.name!r} is damaged: {stream.damage}")
         for problem in problems:
             log.critical("audit.damaged", problem=problem)
+        repos = managed_repos(settings)
         board = await SwitchBoard.load(
             data_dir / "state" / "switches.json",
             control,
             configs,
             broken=broken,
             replay=_control_records(audit_root),
+            repos=[r.name for r in repos],
         )
         ledger = CostLedger(costs, history=_cost_records(audit_root))
         world = _build_world(settings, data_dir, hooks)
@@ -139,8 +142,7 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
             configs,
             board,
             settings=settings.orchestrator,
-            world_for=_world_for(world),
-            repos_for=lambda _name: tuple(world.repos),
+            world_for=world_chooser(world),
             fatal_errors=(StreamDamaged,),
             log=log,
         )
@@ -263,13 +265,6 @@ def _build_world(settings: HydraSettings, data_dir: Path, hooks: DaemonHooks) ->
     from hydra.adapters.worlds import build_world
 
     return build_world(settings, data_dir)
-
-
-def _world_for(world: World) -> Callable[[str, LoopMode, AuditSink], World]:
-    def choose(_loop: str, _mode: LoopMode, _sink: AuditSink) -> World:
-        return world
-
-    return choose
 
 
 def _control_records(audit_root: Path) -> list[dict[str, Any]]:

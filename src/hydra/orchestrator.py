@@ -18,10 +18,11 @@ from anyio.abc import TaskStatus
 from hydra.loop_config import LoopConfig
 from hydra.loop_state import LoopState, LoopStatus
 from hydra.registry import LoopRegistry
+from hydra.repo_scopes import RepoScopes
 from hydra.sdk import AuditSink, Logger, Loop, LoopMode, TickOutcome
 from hydra.settings import OrchestratorSettings
 from hydra.supervisor import LoopSupervisor, SupervisorDeps
-from hydra.switches import SwitchBoard, SwitchError, SwitchEvent
+from hydra.switches import REPO_TARGET_PREFIX, SwitchBoard, SwitchError, SwitchEvent
 from hydra.timer import Timer
 from ports import World
 
@@ -38,7 +39,6 @@ class Orchestrator:
         *,
         settings: OrchestratorSettings,
         world_for: Callable[[str, LoopMode, AuditSink], World],
-        repos_for: Callable[[str], tuple[str, ...]],
         fatal_errors: tuple[type[BaseException], ...],
         log: Logger,
     ) -> None:
@@ -46,12 +46,13 @@ class Orchestrator:
         self.configs = dict(configs)
         self.board = board
         self.timer = Timer()
+        self.repo_scopes = RepoScopes(board)
         self.deps = SupervisorDeps(
             board=board,
             timer=self.timer,
             settings=settings,
             world_for=world_for,
-            repos_for=repos_for,
+            repo_guard=self.repo_scopes,
             on_terminal=self.stop_terminal,
             fatal_errors=fatal_errors,
             log=log,
@@ -147,6 +148,10 @@ class Orchestrator:
 
     # ------------------------------------------------------------------ switch events
     def _on_switch(self, event: SwitchEvent) -> None:
+        if event.target.startswith(REPO_TARGET_PREFIX):
+            if not event.after.enabled:
+                self.repo_scopes.cancel(event.target.removeprefix(REPO_TARGET_PREFIX))
+            return
         targets = (
             self.supervisors.values()
             if event.target == "*"

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from hydra.repos import REPO_NAME_RE, ManagedRepo, default_repo
+
 DEFAULT_CONFIG_FILE = "hydra.toml"
 ENV_PREFIX = "HYDRA_"
 
@@ -54,6 +56,33 @@ class OrchestratorSettings(_Section):
     """How long in-flight ticks may run on after SIGTERM before they are cancelled."""
 
 
+class RepoSettings(_Section):
+    """One managed repository (``[repos.<name>]``)."""
+
+    path: Path = Path()
+    """Its local checkout (relative paths are taken from the working directory)."""
+    github: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    """``owner/name`` on GitHub; required in the ``github`` world."""
+    base: str | None = None
+    """Base branch for worktrees and change requests; default: the checkout's ``HEAD``."""
+
+
+class AgentSettings(_Section):
+    provider: Literal["auto", "claude", "codex", "none"] = "auto"
+    """``auto`` takes the first of claude, codex found on PATH."""
+    claude_command: str = "claude"
+    codex_command: str = "codex"
+    model: str | None = None
+    pass_env: tuple[str, ...] = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
+    """Environment variables handed to agent CLIs (as secrets: never on a command line)."""
+
+
+class GithubSettings(_Section):
+    command: str = "gh"
+    pass_env: tuple[str, ...] = ("GH_TOKEN", "GITHUB_TOKEN", "GH_HOST")
+    """Environment variables handed to ``gh``."""
+
+
 class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -74,8 +103,20 @@ class HydraSettings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     log: LogSettings = LogSettings()
+    repos: dict[str, RepoSettings] = Field(default_factory=dict)
+    """Managed repositories; none configured means the repository the daemon runs in."""
+    agent: AgentSettings = AgentSettings()
+    github: GithubSettings = GithubSettings()
     loops: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Raw ``[loops.<name>]`` tables; validated per loop by :mod:`hydra.loop_config`."""
+
+    @field_validator("repos")
+    @classmethod
+    def _repo_names(cls, value: dict[str, RepoSettings]) -> dict[str, RepoSettings]:
+        for name in value:
+            if not REPO_NAME_RE.match(name):
+                raise ValueError(f"repository name {name!r}: letters, digits, '.', '_', '-' only")
+        return value
 
     @field_validator("loops", mode="before")
     @classmethod
@@ -166,7 +207,23 @@ def load_settings(
         raise SettingsError(format_validation_error(exc)) from None
     finally:
         _FILE_DATA.reset(token)
+    base = cwd or Path.cwd()
     if not settings.data_dir.is_absolute():
-        base = cwd or Path.cwd()
         settings = settings.model_copy(update={"data_dir": base / settings.data_dir})
     return settings
+
+
+def managed_repos(settings: HydraSettings, *, cwd: Path | None = None) -> list[ManagedRepo]:
+    """The configured repositories (paths made absolute), or the one the daemon runs in."""
+    base = cwd or Path.cwd()
+    if not settings.repos:
+        return [default_repo(base)]
+    return [
+        ManagedRepo(
+            name=name,
+            path=(repo.path if repo.path.is_absolute() else base / repo.path).resolve(),
+            github=repo.github,
+            base=repo.base,
+        )
+        for name, repo in settings.repos.items()
+    ]

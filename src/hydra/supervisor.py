@@ -20,7 +20,7 @@ from anyio.abc import TaskStatus
 from hydra.ids import new_run_id
 from hydra.loop_config import LoopConfig
 from hydra.loop_state import LoopState, LoopStatus
-from hydra.sdk import AuditSink, Logger, Loop, LoopMode, TickContext, TickOutcome
+from hydra.sdk import AuditSink, Logger, Loop, LoopMode, RepoGuard, TickContext, TickOutcome
 from hydra.settings import OrchestratorSettings
 from hydra.switches import SwitchBoard
 from hydra.timer import Timer
@@ -34,7 +34,7 @@ class SupervisorDeps:
     board: SwitchBoard
     settings: OrchestratorSettings
     world_for: Callable[[str, LoopMode, AuditSink], World]
-    repos_for: Callable[[str], tuple[str, ...]]
+    repo_guard: RepoGuard
     timer: Timer
     on_terminal: Callable[[str, TickOutcome], Any]
     """Awaitable callback: switch the loop off after credit exhaustion / auth failure."""
@@ -162,7 +162,8 @@ class LoopSupervisor:
             world=self.deps.world_for(self.name, mode, self.sink),
             sink=self.sink,
             logger=self._log_bound,
-            repos=self.deps.repos_for(self.name),
+            repos=self.deps.board.enabled_repos(),
+            repo_guard=self.deps.repo_guard,
             schedule={"lateness_ms": round(lateness_ms, 3)},
         )
         self.status.state = LoopState.RUNNING

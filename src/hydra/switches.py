@@ -23,8 +23,17 @@ from hydra.statefile import read_json, write_json_atomic
 STATE_VERSION = 1
 SwitchErrorKind = Literal["not_found", "conflict", "invalid"]
 SWITCH_ACTIONS = frozenset(
-    {"loop.enabled", "loop.disabled", "loop.updated", "global.enabled", "global.disabled"}
+    {
+        "loop.enabled",
+        "loop.disabled",
+        "loop.updated",
+        "global.enabled",
+        "global.disabled",
+        "repo.enabled",
+        "repo.disabled",
+    }
 )
+REPO_TARGET_PREFIX = "repo:"
 
 
 class SwitchError(Exception):
@@ -52,7 +61,7 @@ class SwitchEvent:
     """Announced after a change took effect."""
 
     target: str
-    """A loop name, or ``*`` for the global switch."""
+    """A loop name, ``*`` for the global switch, or ``repo:<name>`` for a repository."""
     before: Switch
     after: Switch
     drain: bool
@@ -62,6 +71,7 @@ class SwitchEvent:
 class _State:
     global_: Switch = field(default_factory=Switch)
     loops: dict[str, Switch] = field(default_factory=dict)
+    repos: dict[str, Switch] = field(default_factory=dict)
     control_seq: int = 0
 
 
@@ -75,8 +85,10 @@ class SwitchBoard:
         configs: Mapping[str, LoopConfig],
         *,
         broken: Mapping[str, str] | None = None,
+        repos: Iterable[str] = (),
     ) -> None:
         self._path = path
+        self._repos = tuple(repos)
         self._control = control
         self._configs = dict(configs)
         self._broken = dict(broken or {})
@@ -93,9 +105,10 @@ class SwitchBoard:
         *,
         broken: Mapping[str, str] | None = None,
         replay: Iterable[Mapping[str, Any]] = (),
+        repos: Iterable[str] = (),
     ) -> SwitchBoard:
         """Read the state file and replay control records newer than it."""
-        board = cls(path, control, configs, broken=broken)
+        board = cls(path, control, configs, broken=broken, repos=repos)
         raw = await anyio.to_thread.run_sync(read_json, path)
         if raw is not None:
             board._state = _decode(raw)
@@ -139,6 +152,17 @@ class SwitchBoard:
                 f"switched off by {switch.actor or 'unknown'}: {switch.reason or 'no reason given'}"
             )
         return None
+
+    @property
+    def repos(self) -> tuple[str, ...]:
+        """Managed repositories, in settings order."""
+        return self._repos
+
+    def repo_switch(self, name: str) -> Switch:
+        return self._state.repos.get(name, Switch())
+
+    def enabled_repos(self) -> tuple[str, ...]:
+        return tuple(r for r in self._repos if self.repo_switch(r).enabled)
 
     def interval_s(self, name: str) -> float:
         override = self.loop_switch(name).interval_s
@@ -197,6 +221,26 @@ class SwitchBoard:
             self._state.global_ = after
             await self._persist(record)
             return self._announce(SwitchEvent("*", before, after, drain))
+
+    async def update_repo(
+        self, name: str, *, enabled: bool, actor: str, reason: str
+    ) -> SwitchEvent | None:
+        """Switch a managed repository on or off for every loop (audited, persisted)."""
+        if name not in self._repos:
+            raise SwitchError("not_found", f"unknown repository {name!r}")
+        _require_reason(reason)
+        async with self._lock:
+            before = self.repo_switch(name)
+            if before.enabled == enabled:
+                return None
+            changes = {"enabled": {"old": before.enabled, "new": enabled}}
+            action = "repo.enabled" if enabled else "repo.disabled"
+            payload = {"repo": name, "changes": changes, "reason": reason}
+            record = await self._control.append(action, actor=actor, payload=payload)
+            after = self._apply_changes(before, changes, actor, reason, record)
+            self._state.repos[name] = after
+            await self._persist(record)
+            return self._announce(SwitchEvent(REPO_TARGET_PREFIX + name, before, after, False))
 
     def _validate_loop(
         self, name: str, *, enabled: bool | None, interval_s: float | None, reason: str
@@ -287,6 +331,7 @@ def _encode(state: _State) -> dict[str, Any]:
         "control_seq": state.control_seq,
         "global": asdict(state.global_),
         "loops": {name: asdict(s) for name, s in sorted(state.loops.items())},
+        "repos": {name: asdict(s) for name, s in sorted(state.repos.items())},
     }
 
 
@@ -302,5 +347,6 @@ def _decode(raw: Any) -> _State:
     return _State(
         global_=switch(raw.get("global")),
         loops={name: switch(data) for name, data in (raw.get("loops") or {}).items()},
+        repos={name: switch(data) for name, data in (raw.get("repos") or {}).items()},
         control_seq=int(raw.get("control_seq", 0)),
     )

@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from hydra.audit import AuditLog, StreamDamaged, iter_records, last_record
 
+from hydra.audit import AuditLog, StreamDamaged, iter_records, last_record
 from hydra.logs import get_logger
 from hydra.loop_config import LoopConfig, resolve_loop_configs
 from hydra.orchestrator import Orchestrator
 from hydra.registry import LoopRegistry
 from hydra.sdk import Loop
 from hydra.settings import OrchestratorSettings
+from hydra.shadow import world_chooser
 from hydra.switches import SwitchBoard
 from ports import World
 
@@ -80,14 +81,14 @@ async def running(
             control,
             configs,
             replay=list(iter_records(root / "audit", "control")),
+            repos=tuple(the_world.repos),
         )
         orchestrator = Orchestrator(
             registry,
             configs,
             board,
             settings=settings,
-            world_for=lambda _n, _m, _s: the_world,
-            repos_for=lambda _n: tuple(the_world.repos),
+            world_for=world_chooser(the_world),
             fatal_errors=(StreamDamaged,),
             log=get_logger("test"),
         )

@@ -119,3 +119,25 @@ class WrongResultLoop(_TestLoop):
 
     async def tick(self, ctx: TickContext[Any]) -> TickResult:
         return "fine"  # type: ignore[return-value]
+
+
+class LabellingLoop(_TestLoop):
+    """Reads issues and labels each (a mutation), per repository, then reports."""
+
+    name = "labelling"
+    description = "Labels every open issue of every repository."
+    default_interval_s = 3600.0
+    ports = ("issues", "agent")
+
+    async def tick(self, ctx: TickContext[Any]) -> TickResult:
+        Probe.record(ctx)
+        labelled = 0
+        for name in ctx.repos:
+            async with ctx.repo(name) as repo:
+                for issue in await repo.issues.list_issues():
+                    await repo.issues.add_label(issue.id, "seen")
+                    labelled += 1
+                gate = Probe.gates.get(f"repo:{name}")
+                if gate is not None:
+                    await gate.wait()
+        return TickResult(status="ok", counts={"labelled": labelled})

@@ -9,6 +9,7 @@ from __future__ import annotations
 from hydra.sdk._attribution import CURRENT_TICK, TickRef, current_tick
 from hydra.sdk._context import AuditSink, Logger, LoopMode, OptionsT, TickContext
 from hydra.sdk._loop import RESERVED_NAMES, Loop, NoOptions, metadata_problems
+from hydra.sdk._repo import RepoGuard, RepoWork
 from hydra.sdk._result import OutcomeKind, TickOutcome, TickResult, TickStatus
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "NoOptions",
     "OptionsT",
     "OutcomeKind",
+    "RepoGuard",
+    "RepoWork",
     "TickContext",
     "TickOutcome",
     "TickRef",

@@ -9,6 +9,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from hydra.sdk._repo import RepoGuard, RepoWork
 from ports import World
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
@@ -59,6 +60,20 @@ class TickContext(Generic[OptionsT]):
     """Managed repositories whose switch is on, in settings order."""
     schedule: Mapping[str, Any] = field(default_factory=dict)
     """When the tick was due and how late it started (recorded in ``tick.started``)."""
+    repo_guard: RepoGuard | None = None
+    """The runtime's per-repository switches (``None`` in bare unit tests)."""
+
+    def repo(self, name: str) -> RepoWork:
+        """Work on repository ``name`` under its kill-switch::
+
+            for name in ctx.repos:
+                async with ctx.repo(name) as repo:
+                    issues = await repo.issues.list_issues(...)
+
+        Switching the repository off cancels the block (recorded as ``repo.cancelled``) and the
+        tick carries on after it.
+        """
+        return RepoWork(self, name, self.repo_guard)
 
     @cached_property
     def log(self) -> Logger:
