@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from hydra.audit import AuditLog, StreamDamaged
 
+from hydra.audit import AuditLog, StreamDamaged
 from hydra.logs import get_logger
 from hydra.loop_config import resolve_loop_configs
 from hydra.orchestrator import Orchestrator
@@ -95,7 +95,6 @@ async def measure(loops: int, seconds: float, root: Path) -> tuple[float, list[f
             board,
             settings=settings,
             world_for=lambda *_: world,
-            repos_for=lambda _n: (),
             fatal_errors=(StreamDamaged,),
             log=get_logger("bench"),
         )
