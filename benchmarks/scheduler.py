@@ -26,6 +26,7 @@ import anyio
 from hydra.audit import AuditLog, StreamDamaged
 from hydra.logs import get_logger
 from hydra.loop_config import resolve_loop_configs
+from hydra.loop_services import open_services
 from hydra.orchestrator import Orchestrator
 from hydra.registry import LoopRegistry
 from hydra.sdk import Loop, TickContext, TickResult
@@ -95,6 +96,7 @@ async def measure(loops: int, seconds: float, root: Path) -> tuple[float, list[f
             board,
             settings=settings,
             world_for=lambda *_: world,
+            services=await open_services(audit, root / "audit", root / "state"),
             fatal_errors=(StreamDamaged,),
             log=get_logger("bench"),
         )

@@ -28,6 +28,7 @@ from hydra.daemon_info import remove_daemon_info, write_daemon_info
 from hydra.ids import utc_iso
 from hydra.logs import configure_logging, get_logger
 from hydra.loop_config import resolve_loop_configs
+from hydra.loop_services import open_services
 from hydra.orchestrator import Orchestrator
 from hydra.redact import Redactor
 from hydra.registry import LoopRegistry
@@ -137,12 +138,14 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
         )
         ledger = CostLedger(costs, history=_cost_records(audit_root))
         world = _build_world(settings, data_dir, hooks)
+        services = await open_services(audit, audit_root, data_dir / "state")
         orchestrator = Orchestrator(
             registry,
             configs,
             board,
             settings=settings.orchestrator,
             world_for=world_chooser(world),
+            services=services,
             fatal_errors=(StreamDamaged,),
             log=log,
         )
@@ -160,6 +163,7 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
             data_dir=data_dir,
             started_at=utc_iso(datetime.now(UTC)),
             problems=problems,
+            escalations=services.escalations,
         )
         return await _serve(runtime, sock, control, log, hooks, generated=generated, lost=lost)
 

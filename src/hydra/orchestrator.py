@@ -16,6 +16,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from hydra.loop_config import LoopConfig
+from hydra.loop_services import LoopServices
 from hydra.loop_state import LoopState, LoopStatus
 from hydra.registry import LoopRegistry
 from hydra.repo_scopes import RepoScopes
@@ -39,6 +40,7 @@ class Orchestrator:
         *,
         settings: OrchestratorSettings,
         world_for: Callable[[str, LoopMode, AuditSink], World],
+        services: LoopServices,
         fatal_errors: tuple[type[BaseException], ...],
         log: Logger,
     ) -> None:
@@ -53,6 +55,7 @@ class Orchestrator:
             settings=settings,
             world_for=world_for,
             repo_guard=self.repo_scopes,
+            services=services,
             on_terminal=self.stop_terminal,
             fatal_errors=fatal_errors,
             log=log,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.costs import CostLedger
+from hydra.escalations import EscalationQueue
 from hydra.loop_config import LoopConfig
 from hydra.orchestrator import Orchestrator
 from hydra.registry import LoopRegistry
@@ -29,5 +30,6 @@ class Runtime:
     token: str
     data_dir: Path
     started_at: str
+    escalations: EscalationQueue | None = None
     problems: list[str] = field(default_factory=list)
     """Loud conditions the operator must see (damaged audit streams…)."""

@@ -19,6 +19,7 @@ from anyio.abc import TaskStatus
 
 from hydra.ids import new_run_id
 from hydra.loop_config import LoopConfig
+from hydra.loop_services import LoopServices
 from hydra.loop_state import LoopState, LoopStatus
 from hydra.sdk import AuditSink, Logger, Loop, LoopMode, RepoGuard, TickContext, TickOutcome
 from hydra.settings import OrchestratorSettings
@@ -35,6 +36,7 @@ class SupervisorDeps:
     settings: OrchestratorSettings
     world_for: Callable[[str, LoopMode, AuditSink], World]
     repo_guard: RepoGuard
+    services: LoopServices
     timer: Timer
     on_terminal: Callable[[str, TickOutcome], Any]
     """Awaitable callback: switch the loop off after credit exhaustion / auth failure."""
@@ -162,6 +164,9 @@ class LoopSupervisor:
             world=self.deps.world_for(self.name, mode, self.sink),
             sink=self.sink,
             logger=self._log_bound,
+            history=self.deps.services.history(self.name),
+            state=self.deps.services.state(self.name),
+            escalations=self.deps.services.desk(self.name, run_id),
             repos=self.deps.board.enabled_repos(),
             repo_guard=self.deps.repo_guard,
             schedule={"lateness_ms": round(lateness_ms, 3)},

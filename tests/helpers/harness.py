@@ -13,6 +13,7 @@ import anyio
 from hydra.audit import AuditLog, StreamDamaged, iter_records, last_record
 from hydra.logs import get_logger
 from hydra.loop_config import LoopConfig, resolve_loop_configs
+from hydra.loop_services import LoopServices, open_services
 from hydra.orchestrator import Orchestrator
 from hydra.registry import LoopRegistry
 from hydra.sdk import Loop
@@ -37,6 +38,7 @@ class Harness:
     board: SwitchBoard
     audit: AuditLog
     configs: dict[str, LoopConfig]
+    services: LoopServices
 
     def records(self, stream: str, action: str | None = None) -> list[dict[str, Any]]:
         return [
@@ -83,12 +85,14 @@ async def running(
             replay=list(iter_records(root / "audit", "control")),
             repos=tuple(the_world.repos),
         )
+        services = await open_services(audit, root / "audit", root / "state")
         orchestrator = Orchestrator(
             registry,
             configs,
             board,
             settings=settings,
             world_for=world_chooser(the_world),
+            services=services,
             fatal_errors=(StreamDamaged,),
             log=get_logger("test"),
         )
@@ -98,7 +102,7 @@ async def running(
                 root / "audit", name, lambda r: str(r.get("action", "")).startswith("tick.")
             ),
         )
-        harness = Harness(root, orchestrator, board, audit, configs)
+        harness = Harness(root, orchestrator, board, audit, configs, services)
         if not start:
             yield harness
             return

@@ -11,19 +11,31 @@ from hydra.sdk._context import AuditSink, Logger, LoopMode, OptionsT, TickContex
 from hydra.sdk._loop import RESERVED_NAMES, Loop, NoOptions, metadata_problems
 from hydra.sdk._repo import RepoGuard, RepoWork
 from hydra.sdk._result import OutcomeKind, TickOutcome, TickResult, TickStatus
+from hydra.sdk._services import (
+    Escalation,
+    EscalationDesk,
+    EscalationState,
+    LoopHistory,
+    StateStore,
+)
 
 __all__ = [
     "CURRENT_TICK",
     "RESERVED_NAMES",
     "AuditSink",
+    "Escalation",
+    "EscalationDesk",
+    "EscalationState",
     "Logger",
     "Loop",
+    "LoopHistory",
     "LoopMode",
     "NoOptions",
     "OptionsT",
     "OutcomeKind",
     "RepoGuard",
     "RepoWork",
+    "StateStore",
     "TickContext",
     "TickOutcome",
     "TickRef",

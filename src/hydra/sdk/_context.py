@@ -10,6 +10,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 from pydantic import BaseModel
 
 from hydra.sdk._repo import RepoGuard, RepoWork
+from hydra.sdk._services import EscalationDesk, LoopHistory, StateStore
 from ports import World
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
@@ -56,6 +57,12 @@ class TickContext(Generic[OptionsT]):
     sink: AuditSink
     logger: Logger
     """Bound to the loop's name; :attr:`log` adds the run id."""
+    history: LoopHistory
+    """The loop's own audit stream, read-only."""
+    state: StateStore
+    """The loop's durable key-value state."""
+    escalations: EscalationDesk
+    """The human-escalation queue."""
     repos: tuple[str, ...] = ()
     """Managed repositories whose switch is on, in settings order."""
     schedule: Mapping[str, Any] = field(default_factory=dict)

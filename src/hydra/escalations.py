@@ -1,0 +1,171 @@
+"""The human-escalation queue: what the factory could not fix and a person must look at.
+
+Every change is audited in the ``escalations`` stream (durable first) and then persisted as a
+snapshot in ``<data>/state/escalations.json``. Loops open or update entries by key; operators
+acknowledge and resolve them through the API (with a note, audited with the actor).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from hydra.ids import utc_iso
+from hydra.sdk import AuditSink, Escalation, EscalationState
+from hydra.statefile import read_json, write_json_atomic
+
+_FIELDS = {f.name for f in dataclasses.fields(Escalation)}
+
+
+class EscalationError(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class EscalationQueue:
+    def __init__(self, path: Path, stream: AuditSink) -> None:
+        self._path = path
+        self._stream = stream
+        self._items: dict[str, Escalation] = {}
+        self._next = 1
+        self._lock = anyio.Lock()
+
+    @classmethod
+    async def load(cls, path: Path, stream: AuditSink) -> EscalationQueue:
+        queue = cls(path, stream)
+        raw = await anyio.to_thread.run_sync(read_json, path)
+        if isinstance(raw, dict):
+            for data in raw.get("items", []):
+                item = Escalation(**{k: v for k, v in data.items() if k in _FIELDS})
+                queue._items[item.id] = item
+            queue._next = int(raw.get("next", len(queue._items) + 1))
+        return queue
+
+    # ------------------------------------------------------------------ reading
+    def list(self, state: EscalationState | None = None) -> list[Escalation]:
+        items = sorted(self._items.values(), key=lambda e: int(e.id.split("-")[1]), reverse=True)
+        return [e for e in items if state is None or e.state == state]
+
+    def get(self, escalation_id: str) -> Escalation:
+        try:
+            return self._items[escalation_id]
+        except KeyError:
+            raise EscalationError("not_found", f"unknown escalation {escalation_id!r}") from None
+
+    def newest(self, key: str) -> Escalation | None:
+        matching = [e for e in self.list() if e.key == key]
+        return matching[0] if matching else None
+
+    # ------------------------------------------------------------------ changing
+    async def escalate(
+        self,
+        *,
+        loop: str,
+        key: str,
+        title: str,
+        summary: str,
+        repo: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        run: str | None = None,
+    ) -> Escalation:
+        async with self._lock:
+            now = utc_iso(time.time())
+            current = self.newest(key)
+            if current is not None and current.state != "resolved":
+                item = dataclasses.replace(
+                    current,
+                    title=title,
+                    summary=summary,
+                    details=dict(details or {}),
+                    updated_at=now,
+                )
+                action = "escalation.updated"
+            else:
+                item = Escalation(
+                    id=f"esc-{self._next}",
+                    key=key,
+                    loop=loop,
+                    title=title,
+                    summary=summary,
+                    state="open",
+                    created_at=now,
+                    updated_at=now,
+                    repo=repo,
+                    details=dict(details or {}),
+                )
+                self._next += 1
+                action = "escalation.opened"
+            await self._stream.append(action, actor=f"loop:{loop}", payload=_payload(item), run=run)
+            return await self._store(item)
+
+    async def transition(
+        self, escalation_id: str, *, to: EscalationState, actor: str, note: str
+    ) -> Escalation:
+        """Acknowledge or resolve an entry (with a note); idempotent for the same state."""
+        if not note.strip():
+            raise EscalationError("invalid", "note is required")
+        async with self._lock:
+            current = self.get(escalation_id)
+            if current.state == to:
+                return current
+            if current.state == "resolved":
+                raise EscalationError("conflict", f"escalation {escalation_id} is already resolved")
+            item = dataclasses.replace(
+                current, state=to, note=note, by=actor, updated_at=utc_iso(time.time())
+            )
+            action = "escalation.acknowledged" if to == "acknowledged" else "escalation.resolved"
+            await self._stream.append(action, actor=actor, payload=_payload(item))
+            return await self._store(item)
+
+    async def _store(self, item: Escalation) -> Escalation:
+        items = {**self._items, item.id: item}
+        snapshot = {"next": self._next, "items": [dataclasses.asdict(e) for e in items.values()]}
+        await anyio.to_thread.run_sync(write_json_atomic, self._path, snapshot)
+        self._items = items
+        return item
+
+    def desk(self, loop: str, run: str | None = None) -> LoopDesk:
+        return LoopDesk(self, loop, run)
+
+
+class LoopDesk:
+    """:class:`hydra.sdk.EscalationDesk` for one loop's tick."""
+
+    def __init__(self, queue: EscalationQueue, loop: str, run: str | None) -> None:
+        self._queue = queue
+        self._loop = loop
+        self._run = run
+
+    async def escalate(
+        self,
+        *,
+        key: str,
+        title: str,
+        summary: str,
+        repo: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> Escalation:
+        return await self._queue.escalate(
+            loop=self._loop,
+            key=key,
+            title=title,
+            summary=summary,
+            repo=repo,
+            details=details,
+            run=self._run,
+        )
+
+    async def find(self, key: str) -> Escalation | None:
+        return self._queue.newest(key)
+
+
+def _payload(item: Escalation) -> dict[str, Any]:
+    data = dataclasses.asdict(item)
+    data["details"] = dict(item.details)
+    return data
