@@ -8,7 +8,7 @@ the loop and run from the tick the calling task works for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -109,6 +109,11 @@ class CostLedger:
     def __init__(self, sink: AuditSink, *, history: Iterable[Mapping[str, Any]] = ()) -> None:
         self._sink = sink
         self.live = rollup(history)
+        self._listeners: list[Callable[[Mapping[str, Any]], Awaitable[None]]] = []
+
+    def subscribe(self, listener: Callable[[Mapping[str, Any]], Awaitable[None]]) -> None:
+        """Await ``listener(record)`` after every cost record (budget checks, metrics)."""
+        self._listeners.append(listener)
 
     async def record(
         self,
@@ -138,6 +143,8 @@ class CostLedger:
             record if isinstance(record, Mapping) else {"action": COST_ACTION, "payload": payload}
         )
         self.live.add_record(stored)
+        for listener in self._listeners:
+            await listener(stored)
         return stored
 
     async def record_call(

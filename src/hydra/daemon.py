@@ -23,6 +23,7 @@ import filelock
 
 from hydra import __version__
 from hydra.audit import AuditFatal, AuditLog, StreamDamaged, iter_records, last_record
+from hydra.budgets import BudgetGuard
 from hydra.costs import COST_ACTION, CostLedger
 from hydra.daemon_info import remove_daemon_info, write_daemon_info
 from hydra.ids import utc_iso
@@ -137,6 +138,7 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
             repos=[r.name for r in repos],
         )
         ledger = CostLedger(costs, history=_cost_records(audit_root))
+        budgets = BudgetGuard(ledger, board)
         world = _build_world(settings, data_dir, hooks)
         services = await open_services(audit, audit_root, data_dir / "state")
         orchestrator = Orchestrator(
@@ -164,6 +166,7 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
             started_at=utc_iso(datetime.now(UTC)),
             problems=problems,
             escalations=services.escalations,
+            budgets=budgets,
         )
         return await _serve(runtime, sock, control, log, hooks, generated=generated, lost=lost)
 

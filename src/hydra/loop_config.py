@@ -26,6 +26,7 @@ class _CommonKeys(BaseModel):
     interval_s: float | None = Field(default=None, gt=0)
     timeout_s: float | None = Field(default=None, gt=0)
     mode: Literal["live", "shadow"] | None = None
+    daily_budget_usd: float | None = Field(default=None, ge=0)
 
 
 COMMON_KEYS = frozenset(_CommonKeys.model_fields)
@@ -43,6 +44,8 @@ class LoopConfig:
     mode: LoopMode
     options: BaseModel
     bounds: tuple[float, float]
+    daily_budget_usd: float | None = None
+    """Spend cap per UTC day; passing it switches the loop off with reason ``budget``."""
 
 
 def resolve_loop_configs(
@@ -88,6 +91,7 @@ def _resolve(entry: LoopEntry, table: Mapping[str, Any]) -> LoopConfig:
         mode=common.mode or cls.default_mode,
         options=options,
         bounds=(float(low), float(high)),
+        daily_budget_usd=common.daily_budget_usd,
     )
 
 

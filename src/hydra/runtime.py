@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydra.budgets import BudgetGuard
 from hydra.costs import CostLedger
 from hydra.escalations import EscalationQueue
 from hydra.loop_config import LoopConfig
@@ -31,5 +32,6 @@ class Runtime:
     data_dir: Path
     started_at: str
     escalations: EscalationQueue | None = None
+    budgets: BudgetGuard | None = None
     problems: list[str] = field(default_factory=list)
     """Loud conditions the operator must see (damaged audit streams…)."""

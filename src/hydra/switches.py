@@ -54,6 +54,7 @@ class Switch:
     at: str | None = None
     interval_s: float | None = None
     mode: Literal["live", "shadow"] | None = None
+    daily_budget_usd: float | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,11 @@ class SwitchBoard:
     def interval_s(self, name: str) -> float:
         override = self.loop_switch(name).interval_s
         return override if override is not None else self._configs[name].interval_s
+
+    def daily_budget_usd(self, name: str) -> float | None:
+        override = self.loop_switch(name).daily_budget_usd
+        config = self._configs.get(name)
+        return override if override is not None else (config.daily_budget_usd if config else None)
 
     def mode(self, name: str) -> Literal["live", "shadow"]:
         override = self.loop_switch(name).mode
@@ -314,8 +320,11 @@ def _diff(
     enabled: bool | None,
     interval_s: float | None,
     mode: Literal["live", "shadow"] | None,
+    budget: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     changes: dict[str, dict[str, Any]] = {}
+    if budget is not None and budget != before.daily_budget_usd:
+        changes["daily_budget_usd"] = {"old": before.daily_budget_usd, "new": budget}
     if enabled is not None and enabled != before.enabled:
         changes["enabled"] = {"old": before.enabled, "new": enabled}
     if interval_s is not None and interval_s != before.interval_s:

@@ -47,7 +47,8 @@ class VerifyReport:
 
     def format(self) -> str:
         span = "" if self.first_seq is None else f", seq {self.first_seq}..{self.last_seq}"
-        head = f"{len(self.segments)} segments, {self.records} valid records{span}"
+        segments = f"{len(self.segments)} segment{'s' if len(self.segments) != 1 else ''}"
+        head = f"{segments}, {self.records} valid records{span}"
         if self.ok:
             return f"stream {self.stream}: OK ({head})"
         total = len(self.findings) + self.omitted
