@@ -26,7 +26,7 @@ SCHEMA_VERSION = 1
 _STREAM_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 # len(',"hash":"') + 64 hex digits + len('"}')
 HASH_SUFFIX_LEN = 9 + 64 + 2
-_HASH_OPEN = b',"hash":"'
+HASH_OPEN = b',"hash":"'
 _HASH_CLOSE = b'"}\n'
 
 Redact = Callable[[object], object]
@@ -137,4 +137,4 @@ def seal(
         "prev": prev,
         "hash": digest,
     }
-    return b"".join((core, _HASH_OPEN, digest.encode(), _HASH_CLOSE)), digest
+    return b"".join((core, HASH_OPEN, digest.encode(), _HASH_CLOSE)), digest

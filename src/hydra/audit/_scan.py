@@ -7,9 +7,8 @@ from hashlib import sha256
 
 import orjson
 
-from hydra.audit._encode import HASH_SUFFIX_LEN
+from hydra.audit._encode import HASH_OPEN, HASH_SUFFIX_LEN
 
-_HASH_OPEN = b',"hash":"'
 UNPARSEABLE = "unparseable JSON"
 NOT_OBJECT = "not a JSON object"
 NO_HASH = "missing hash member at the end of the line"
@@ -29,7 +28,7 @@ def hash_matches(line: bytes) -> bool:
     """True if ``line`` (without ``\\n``) ends with a hash member matching its own bytes."""
     if len(line) <= HASH_SUFFIX_LEN or not line.endswith(b'"}'):
         return False
-    if line[-HASH_SUFFIX_LEN : -HASH_SUFFIX_LEN + 9] != _HASH_OPEN:
+    if line[-HASH_SUFFIX_LEN : -HASH_SUFFIX_LEN + 9] != HASH_OPEN:
         return False
     hasher = sha256(line[:-HASH_SUFFIX_LEN])
     hasher.update(b"}")

@@ -1,19 +1,21 @@
 """One stream's files as seen by one writer process (blocking; runs in a worker thread).
 
-All state changes happen with the stream's ``.lock`` held (an exclusive ``flock`` on a
-descriptor kept open for the life of the stream, the same primitive ``filelock`` uses,
-so a ``filelock.FileLock`` on that path excludes us and vice versa). Before every write
-the writer *catches up* with what other processes did since it last held the lock.
+All state changes happen with the stream's ``.lock`` held: a ``filelock.FileLock`` taken
+once per batch in the committer's worker thread, so appenders in different processes are
+serialised and never interleave. Contended waits poll every millisecond (filelock's default
+of 50 ms would throttle several writers to a crawl). Before every write the writer *catches
+up* with what other processes did since it last held the lock.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import filelock
 
 from hydra.audit._encode import Pending, make_pending, record_prefix, seal
 from hydra.audit._errors import AuditFatal, DamageReport, StreamDamaged
@@ -32,7 +34,8 @@ from hydra.audit._segments import (
     stream_dir,
 )
 
-DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_SEGMENT_MAX_BYTES = 16 * 1024 * 1024
+LOCK_POLL_S = 0.001
 
 
 class StreamFile:
@@ -43,7 +46,7 @@ class StreamFile:
         self.name = name
         self.max_bytes = segment_max_bytes
         self.prefix = record_prefix(name)
-        self.lock_fd = -1
+        self.lock: filelock.BaseFileLock | None = None
         self.fd = -1
         self.number = 0
         self.path = self.dir / segment_name(1)
@@ -76,22 +79,21 @@ class StreamFile:
 
     def open_lock(self) -> None:
         ensure_dir(self.dir)
-        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
-        self.lock_fd = os.open(self.dir / LOCK_NAME, flags, 0o644)
+        self.lock = filelock.FileLock(
+            self.dir / LOCK_NAME, mode=0o644, thread_local=False, poll_interval=LOCK_POLL_S
+        )
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
-        try:
+        if self.lock is None:
+            raise RuntimeError(f"stream {self.name!r}: lock not opened")
+        with self.lock:
             yield
-        finally:
-            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
-        for fd in (self.fd, self.lock_fd):
-            if fd >= 0:
-                os.close(fd)
-        self.fd = self.lock_fd = -1
+        if self.fd >= 0:
+            os.close(self.fd)
+        self.fd = -1
 
     def adopt(self, number: int, fd: int, *, size: int, seq: int, prev: str | None) -> None:
         if self.fd >= 0 and self.fd != fd:
