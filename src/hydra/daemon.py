@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import filelock
@@ -71,6 +72,42 @@ def _lock_data_dir(data_dir: Path) -> filelock.BaseFileLock:
     return lock
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _bind_unix(path: Path) -> socket.socket:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        if not path.is_socket():
+            raise StartupError(f"cannot listen on {path}: it exists and is not a socket")
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {path}: {exc.strerror}") from None
+    finally:
+        os.umask(old)
+    path.chmod(0o600)
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _listen(settings: HydraSettings) -> socket.socket:
+    api = settings.api
+    if api.unix_socket is not None:
+        return _bind_unix(api.unix_socket)
+    if api.host not in LOOPBACK_HOSTS and settings.api_token is None:
+        raise StartupError(
+            f"refusing to listen on non-loopback address {api.host}: set HYDRA_API_TOKEN "
+            "(or api_token) explicitly first"
+        )
+    return _bind(api.host, api.port)
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -106,13 +143,17 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
     broken = {e.name: e.error or e.status for e in registry if e.status == "broken"}
     for name, error in broken.items():
         log.error("loop.broken", loop=name, error=error)
-    sock = _bind(settings.api.host, settings.api.port)
+    sock = _listen(settings)
     audit_root = data_dir / "audit"
+    from hydra.api.metrics import Metrics
+
+    metrics = Metrics()
     async with AuditLog(
         audit_root,
         segment_max_bytes=int(settings.audit.segment_max_mb * 1024 * 1024),
         redact=redactor,
         sync=settings.audit.sync,
+        on_commit=metrics.on_commit,
     ) as audit:
         problems: list[str] = []
         control = await audit.stream("control")
@@ -151,6 +192,7 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
             fatal_errors=(StreamDamaged,),
             log=log,
         )
+        orchestrator.deps.observers.append(metrics.on_outcome)
         lost = await orchestrator.prepare(sinks, lambda name: _last_tick(audit_root, name))
         runtime = Runtime(
             settings=settings,
@@ -168,7 +210,9 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
             escalations=services.escalations,
             budgets=budgets,
         )
-        return await _serve(runtime, sock, control, log, hooks, generated=generated, lost=lost)
+        return await _serve(
+            runtime, sock, control, log, hooks, metrics=metrics, generated=generated, lost=lost
+        )
 
 
 async def _serve(
@@ -178,16 +222,15 @@ async def _serve(
     log: Any,
     hooks: DaemonHooks,
     *,
+    metrics: Any,
     generated: bool,
     lost: list[str],
 ) -> int:
     from hydra.api import create_app
     from hydra.webserver import EmbeddedServer
 
-    host, port = sock.getsockname()[:2]
-    url_host = f"[{host}]" if ":" in host else host
-    url = f"http://{url_host}:{port}/"
-    server = EmbeddedServer(create_app(runtime), sock)
+    url = _url_of(sock)
+    server = EmbeddedServer(create_app(runtime, metrics), sock)
     stop = anyio.Event()
     exit_code = 0
     fatal: list[BaseException] = []
@@ -243,6 +286,14 @@ async def _serve(
     finally:
         remove_daemon_info(runtime.data_dir, pid=os.getpid())
     return exit_code
+
+
+def _url_of(sock: socket.socket) -> str:
+    if sock.family == socket.AF_UNIX:
+        return f"http+unix://{quote(str(sock.getsockname()), safe='')}/"
+    host, port = sock.getsockname()[:2]
+    url_host = f"[{host}]" if ":" in host else host
+    return f"http://{url_host}:{port}/"
 
 
 def orchestrator_cancel_all(runtime: Runtime) -> None:

@@ -38,6 +38,8 @@ class ApiSettings(_Section):
     allowed_hosts: tuple[str, ...] = ()
     """Extra ``Host`` header names accepted besides loopback names and ``host`` itself."""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    unix_socket: Path | None = None
+    """Listen on this Unix socket (mode 0600) instead of TCP."""
 
 
 class AuditSettings(_Section):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -43,6 +43,8 @@ class SupervisorDeps:
     fatal_errors: tuple[type[BaseException], ...]
     """Audit errors that mean the loop cannot record ticks (damaged stream, failed fsync)."""
     log: Logger
+    observers: list[Callable[[str, TickOutcome], None]] = field(default_factory=list)
+    """Called after every tick outcome (metrics)."""
 
 
 class LoopSupervisor:
@@ -200,6 +202,8 @@ class LoopSupervisor:
         return outcome
 
     async def _after(self, outcome: TickOutcome) -> None:
+        for observe in self.deps.observers:
+            observe(self.name, outcome)
         if outcome.kind == "skipped":
             return
         self.status.ticks += 1

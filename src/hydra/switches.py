@@ -188,6 +188,7 @@ class SwitchBoard:
         enabled: bool | None = None,
         interval_s: float | None = None,
         mode: Literal["live", "shadow"] | None = None,
+        daily_budget_usd: float | None = None,
         drain: bool = False,
     ) -> SwitchEvent | None:
         """Change a loop's switch; ``None`` when nothing changed (idempotent, not audited)."""
@@ -195,7 +196,11 @@ class SwitchBoard:
             before = self._validate_loop(
                 name, enabled=enabled, interval_s=interval_s, reason=reason
             )
-            changes = _diff(before, enabled=enabled, interval_s=interval_s, mode=mode)
+            if daily_budget_usd is not None and daily_budget_usd < 0:
+                raise SwitchError("invalid", "daily_budget_usd must not be negative")
+            changes = _diff(
+                before, enabled=enabled, interval_s=interval_s, mode=mode, budget=daily_budget_usd
+            )
             if not changes:
                 return None
             action = (

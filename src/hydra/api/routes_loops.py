@@ -1,98 +1,143 @@
-"""``/api/loops`` and ``/api/switches``: list, update and trigger loops; the global switch."""
+"""``/api/loops``, ``/api/switches/all``, ``/api/repos``: the kill-switches."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
-from hydra.api.body import read_body
-from hydra.api.errors import switch_error_response
-from hydra.api.schemas import GlobalSwitch, LoopUpdate
-from hydra.api.security import actor_of
+from hydra.api.models import (
+    GlobalSwitchUpdate,
+    GlobalView,
+    LoopList,
+    LoopUpdate,
+    LoopUpdated,
+    LoopView,
+    RepoList,
+    RepoUpdate,
+    RepoUpdated,
+    RepoView,
+    TriggerView,
+)
+from hydra.api.operations import Call, Operation
 from hydra.api.views import loop_view, switch_view
 from hydra.runtime import Runtime
-from hydra.switches import SwitchError
 
 
-def _rt(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-async def list_loops(request: Request) -> Response:
-    rt = _rt(request)
+async def list_loops(call: Call) -> LoopList:
+    rt = call.rt
     loops = [loop_view(rt, status) for status in rt.orchestrator.statuses()]
-    return JSONResponse({"global": switch_view(rt.board.global_switch), "loops": loops})
+    return LoopList(global_=switch_view(rt.board.global_switch), loops=loops)
 
 
-async def get_loop(request: Request) -> Response:
-    rt = _rt(request)
-    try:
-        status = rt.orchestrator.status(request.path_params["name"])
-    except SwitchError as exc:
-        return switch_error_response(exc)
-    return JSONResponse(loop_view(rt, status))
+async def get_loop(call: Call) -> LoopView:
+    return loop_view(call.rt, call.rt.orchestrator.status(call.params["name"]))
 
 
-async def update_loop(request: Request) -> Response:
-    rt = _rt(request)
-    name = request.path_params["name"]
-    body = await read_body(request, LoopUpdate)
-    if isinstance(body, Response):
-        return body
-    try:
-        rt.orchestrator.status(name)
-        event = await rt.board.update_loop(
-            name,
-            actor=actor_of(request.headers),
-            reason=body.reason,
-            enabled=body.enabled,
-            interval_s=body.interval_s,
-            mode=body.mode,
-            drain=body.drain,
-        )
-    except SwitchError as exc:
-        return switch_error_response(exc)
-    view: dict[str, Any] = loop_view(rt, rt.orchestrator.status(name))
-    view["changed"] = event is not None
-    return JSONResponse(view)
+async def update_loop(call: Call) -> LoopUpdated:
+    rt, name, body = call.rt, call.params["name"], call.body
+    assert isinstance(body, LoopUpdate)  # noqa: S101 - guaranteed by the operation table
+    rt.orchestrator.status(name)  # 404 for an unknown loop before anything else
+    event = await rt.board.update_loop(
+        name,
+        actor=call.actor,
+        reason=body.reason,
+        enabled=body.enabled,
+        interval_s=body.interval_s,
+        mode=body.mode,
+        daily_budget_usd=body.daily_budget_usd,
+        drain=body.drain,
+    )
+    view = loop_view(rt, rt.orchestrator.status(name))
+    return LoopUpdated(**view.model_dump(), changed=event is not None)
 
 
-async def trigger_loop(request: Request) -> Response:
-    rt = _rt(request)
-    try:
-        merged = rt.orchestrator.trigger(request.path_params["name"])
-    except SwitchError as exc:
-        return switch_error_response(exc)
-    return JSONResponse({"triggered": True, "merged_into_running_tick": merged}, status_code=202)
+async def trigger_loop(call: Call) -> TriggerView:
+    merged = call.rt.orchestrator.trigger(call.params["name"])
+    return TriggerView(triggered=True, merged_into_running_tick=merged)
 
 
-async def set_global(request: Request) -> Response:
-    rt = _rt(request)
-    body = await read_body(request, GlobalSwitch)
-    if isinstance(body, Response):
-        return body
-    try:
-        event = await rt.board.set_global(
-            enabled=body.enabled,
-            actor=actor_of(request.headers),
-            reason=body.reason,
-            drain=body.drain,
-        )
-    except SwitchError as exc:
-        return switch_error_response(exc)
-    return JSONResponse(
-        {"global": switch_view(rt.board.global_switch), "changed": event is not None}
+async def set_global(call: Call) -> GlobalView:
+    body = call.body
+    assert isinstance(body, GlobalSwitchUpdate)  # noqa: S101
+    event = await call.rt.board.set_global(
+        enabled=body.enabled, actor=call.actor, reason=body.reason, drain=body.drain
+    )
+    return GlobalView(global_=switch_view(call.rt.board.global_switch), changed=event is not None)
+
+
+def _repo_view(rt: Runtime, name: str) -> RepoView:
+    switch = rt.board.repo_switch(name)
+    return RepoView(
+        name=name,
+        enabled=switch.enabled,
+        switch=switch_view(switch),
+        busy=rt.orchestrator.repo_scopes.busy(name),
     )
 
 
-ROUTES = [
-    Route("/api/loops", list_loops, methods=["GET"]),
-    Route("/api/loops/{name}", get_loop, methods=["GET"]),
-    Route("/api/loops/{name}", update_loop, methods=["PUT"]),
-    Route("/api/loops/{name}/trigger", trigger_loop, methods=["POST"]),
-    Route("/api/switches/all", set_global, methods=["PUT"]),
+async def list_repos(call: Call) -> RepoList:
+    return RepoList(repos=[_repo_view(call.rt, name) for name in call.rt.board.repos])
+
+
+async def update_repo(call: Call) -> RepoUpdated:
+    body = call.body
+    assert isinstance(body, RepoUpdate)  # noqa: S101
+    name = call.params["name"]
+    event = await call.rt.board.update_repo(
+        name, enabled=body.enabled, actor=call.actor, reason=body.reason
+    )
+    view = _repo_view(call.rt, name)
+    return RepoUpdated(**view.model_dump(), changed=event is not None)
+
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/api/loops",
+        "List loops with status, switches and last result",
+        list_loops,
+        LoopList,
+    ),
+    Operation("GET", "/api/loops/{name}", "One loop", get_loop, LoopView, errors=(404,)),
+    Operation(
+        "PUT",
+        "/api/loops/{name}",
+        "Switch a loop on or off, change its interval, mode or budget (audited)",
+        update_loop,
+        LoopUpdated,
+        body=LoopUpdate,
+        errors=(404, 409),
+    ),
+    Operation(
+        "POST",
+        "/api/loops/{name}/trigger",
+        "Run a tick now (merged with a running one)",
+        trigger_loop,
+        TriggerView,
+        status=202,
+        errors=(404, 409),
+    ),
+    Operation(
+        "PUT",
+        "/api/switches/all",
+        "The global switch: stop or resume every loop (audited)",
+        set_global,
+        GlobalView,
+        body=GlobalSwitchUpdate,
+    ),
+    Operation(
+        "GET",
+        "/api/repos",
+        "Managed repositories and their switches",
+        list_repos,
+        RepoList,
+        tag="repos",
+    ),
+    Operation(
+        "PUT",
+        "/api/repos/{name}",
+        "Switch a repository on or off for every loop (audited)",
+        update_repo,
+        RepoUpdated,
+        body=RepoUpdate,
+        errors=(404,),
+        tag="repos",
+    ),
 ]

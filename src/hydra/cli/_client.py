@@ -5,24 +5,43 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from hydra.cli._common import EXIT_FAILED, EXIT_NO_DAEMON, EXIT_USAGE, CliError
 
 TIMEOUT_S = 10.0
 
 
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
 class ApiClient:
     def __init__(self, url: str, token: str, *, actor: str = "cli") -> None:
         parts = urlsplit(url)
+        self.unix_path = unquote(parts.netloc) if parts.scheme == "http+unix" else None
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
         self.token = token
         self.actor = actor
 
+    def _connection(self) -> http.client.HTTPConnection:
+        if self.unix_path is not None:
+            return _UnixConnection(self.unix_path, TIMEOUT_S)
+        return http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT_S)
+
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT_S)
+        conn = self._connection()
         headers = {
             "Authorization": f"Bearer {self.token}",
             "X-Hydra-Actor": self.actor,

@@ -25,7 +25,9 @@ from hydra.sdk._result import TickOutcome, TickResult
 from ports import PORT_NAMES, TerminalPortError
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-RESERVED_NAMES = frozenset({"control", "costs", "audit", "daemon", "escalations", "api"})
+RESERVED_NAMES = frozenset(
+    {"control", "costs", "audit", "daemon", "escalations", "api", "changes", "streams"}
+)
 CANCEL_RECORD_TIMEOUT_S = 5.0
 _TRACEBACK_LINES = 12
 

@@ -1,0 +1,217 @@
+"""Request and response bodies of the API, as pydantic models (they also feed /openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+# ---------------------------------------------------------------------- requests
+class LoopUpdate(_Body):
+    enabled: bool | None = None
+    interval_s: float | None = Field(default=None, gt=0)
+    mode: Literal["live", "shadow"] | None = None
+    daily_budget_usd: float | None = Field(default=None, ge=0)
+    reason: str = Field(min_length=1, max_length=500)
+    drain: bool = False
+    """When switching off: let the in-flight tick finish instead of cancelling it."""
+
+
+class GlobalSwitchUpdate(_Body):
+    enabled: bool
+    reason: str = Field(min_length=1, max_length=500)
+    drain: bool = False
+
+
+class RepoUpdate(_Body):
+    enabled: bool
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class EscalationNote(_Body):
+    note: str = Field(min_length=1, max_length=2000)
+
+
+# ---------------------------------------------------------------------- responses
+class ErrorView(_View):
+    error: str
+    field: str | None = None
+
+
+class HealthView(_View):
+    status: Literal["ok", "degraded"]
+    problems: list[str]
+
+
+class SwitchView(_View):
+    enabled: bool
+    by: str | None = None
+    reason: str | None = None
+    at: str | None = None
+
+
+class LastTickView(_View):
+    run_id: str | None
+    kind: str
+    status: str
+    duration_ms: float
+    summary: str | None = None
+    counts: dict[str, int] | None = None
+    error: str | None = None
+
+
+class BudgetView(_View):
+    daily_budget_usd: float | None
+    spent_today_usd: float
+    over_budget: bool
+
+
+class LoopView(_View):
+    name: str
+    plugin: Literal["ok", "broken", "blocked"]
+    source: str
+    state: str
+    recoverable: bool
+    blocked_reason: str | None
+    description: str | None = None
+    area: str | None = None
+    ports: list[str] | None = None
+    error: str | None = None
+    enabled: bool | None = None
+    static_enabled: bool | None = None
+    switch: SwitchView | None = None
+    mode: Literal["live", "shadow"] | None = None
+    interval_s: float | None = None
+    interval_bounds: list[float] | None = None
+    default_interval_s: float | None = None
+    timeout_s: float | None = None
+    budget: BudgetView | None = None
+    running_run_id: str | None = None
+    last: LastTickView | None = None
+    last_started_at: str | None = None
+    last_finished_at: str | None = None
+    next_due_at: str | None = None
+    consecutive_failures: int = 0
+    backoff_s: float = 0.0
+    ticks: int = 0
+
+
+class LoopUpdated(LoopView):
+    changed: bool
+
+
+class LoopList(_View):
+    global_: SwitchView = Field(alias="global")
+    loops: list[LoopView]
+
+
+class TriggerView(_View):
+    triggered: bool
+    merged_into_running_tick: bool
+
+
+class GlobalView(_View):
+    global_: SwitchView = Field(alias="global")
+    changed: bool
+
+
+class RepoView(_View):
+    name: str
+    enabled: bool
+    switch: SwitchView
+    busy: int
+    """Blocks of ticks working on this repository right now."""
+
+
+class RepoList(_View):
+    repos: list[RepoView]
+
+
+class RepoUpdated(RepoView):
+    changed: bool
+
+
+class TotalsView(_View):
+    usd: float
+    calls: int
+    input_tokens: int
+    output_tokens: int
+
+
+class CostsView(_View):
+    since: str | None
+    until: str | None
+    total: TotalsView
+    by_loop: dict[str, TotalsView]
+    by_source: dict[str, TotalsView]
+    by_day: dict[str, TotalsView]
+    by_loop_day: dict[str, dict[str, TotalsView]]
+    budgets: dict[str, BudgetView]
+
+
+class EscalationView(_View):
+    id: str
+    key: str
+    loop: str
+    title: str
+    summary: str
+    state: Literal["open", "acknowledged", "resolved"]
+    created_at: str
+    updated_at: str
+    repo: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    note: str | None = None
+    by: str | None = None
+
+
+class EscalationList(_View):
+    escalations: list[EscalationView]
+
+
+class StreamView(_View):
+    stream: str
+    segments: int
+    bytes: int
+    first_seq: int | None
+    last_seq: int | None
+    records: int
+
+
+class StreamList(_View):
+    streams: list[StreamView]
+
+
+class AuditPage(_View):
+    stream: str
+    records: list[dict[str, Any]]
+    """Newest first."""
+    next_before_seq: int | None
+    """Pass as ``before_seq`` to read the next (older) page; ``None`` at the start."""
+
+
+class FindingView(_View):
+    kind: str
+    segment: str
+    line: int
+    offset: int
+    detail: str
+
+
+class VerifyView(_View):
+    stream: str
+    ok: bool
+    segments: list[str]
+    records: int
+    first_seq: int | None
+    last_seq: int | None
+    findings: list[FindingView]
+    omitted: int = 0
