@@ -76,10 +76,17 @@ def _options(model: type[BaseModel]) -> list[str]:
     rows = []
     for name, field in model.model_fields.items():
         annotation = getattr(field.annotation, "__name__", None) or str(field.annotation)
+        annotation = annotation.replace("typing.", "")
         default: Any = field.get_default(call_default_factory=True)
         description = (field.description or "").replace("\n", " ")
-        rows.append(f"| `{name}` | `{annotation}` | `{default!r}` | {description} |")
+        cells = (f"`{name}`", f"`{annotation}`", f"`{default!r}`", description)
+        rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return rows
+
+
+def _cell(text: str) -> str:
+    """Markdown table cells cannot hold a bare ``|`` (as in ``float | None``)."""
+    return text.replace("|", "\\|")
 
 
 def _num(value: float) -> str:
