@@ -33,6 +33,8 @@ _QUIET_ENV: Final[Mapping[str, EnvValue]] = {
 """gh never prompts, never checks for updates in the background, never colours its output."""
 
 JsonObject = dict[str, Any]
+EACH_JQ: Final = ".[]"
+"""The ``--jq`` program that prints a JSON list one item per line."""
 
 
 def check_repo(repo: str) -> str:
@@ -155,8 +157,12 @@ class GhCli:
         lines = _Lines(self.max_output_bytes)
         result = await self.call(args, op=op, lines=lines)
         if lines.cut:
-            why = "an output line is too long" if lines.too_long else "the output is too large"
-            raise PortError("failed", f"gh {op}: {why} (limit {lines.limit} bytes)", port=self.port)
+            why = (
+                "an output line is longer than the runner's line limit"
+                if lines.too_long
+                else f"the output is larger than {lines.limit} bytes"
+            )
+            raise PortError("failed", f"gh {op}: {why}", port=self.port)
         if not result.ok:
             raise self.fail(result, op, rules)
         return [_object(line, op, self.port) for line in lines.lines if line.strip()]

@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
-from ports import ChangedFile, ChangeRequest, ChangeState, Comment, Issue, PortError
+from ports import ChangedFile, ChangeRequest, ChangeState, Comment, Issue, IssueState, PortError
 from ports.changes import FileStatus
 
 T = TypeVar("T")
 _NUMBER = re.compile(r"[1-9][0-9]{0,9}")
-_ISSUE_STATES: Final = {"OPEN": "open", "CLOSED": "closed"}
+_ISSUE_STATES: Final[Mapping[str, IssueState]] = {"OPEN": "open", "CLOSED": "closed"}
 _CHANGE_STATES: Final[Mapping[str, ChangeState]] = {
     "OPEN": "open",
     "CLOSED": "closed",
@@ -107,7 +107,7 @@ def issue(obj: Mapping[str, object], *, comments: tuple[Comment, ...] = ()) -> I
         title=_text(obj, "title", port),
         body=_text(obj, "body", port),
         labels=labels_of(obj, port=port),
-        state="open" if state == "open" else "closed",
+        state=state,
         created_at=parse_time(obj.get("createdAt"), port=port),
         updated_at=parse_time(obj.get("updatedAt"), port=port),
         url=str(obj.get("url") or "") or None,
@@ -139,6 +139,11 @@ def change(obj: Mapping[str, object]) -> ChangeRequest:
         url=str(obj.get("url") or "") or None,
         body=_text(obj, "body", port),
     )
+
+
+def change_head(obj: Mapping[str, object]) -> str:
+    """A pull request's ``headRefOid``."""
+    return _text(obj, "headRefOid", "changes")
 
 
 def changed_file(obj: Mapping[str, object]) -> ChangedFile:

@@ -1,6 +1,6 @@
 """``GhChanges``: the ``github`` world's change requests (pull requests), over the ``gh`` CLI.
 
-gh commands, one runner call each (``--repo=<owner/name>`` except for ``gh api``):
+gh commands per method (each run is one runner call; ``--repo=<owner/name>`` but for gh api):
 
 * ``list_open``: ``gh pr list --state=open --limit=<scan_limit> --json=… --jq=.[]``, sorted
   oldest first here (gh lists newest first).
@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from hydra.adapters import _gh_parse as parse
-from hydra.adapters._gh_cli import GhCli, JsonObject
+from hydra.adapters._gh_cli import EACH_JQ, GhCli, JsonObject
 from hydra.adapters._gh_errors import CREATE_PR_RULES, MERGE_RULES
 from hydra.adapters._gh_reviews import FLAGS, OWN_PULL_REQUEST, blocking_reviewers, review_body
 from hydra.runner import EnvValue, Runner
@@ -39,7 +39,13 @@ from ports import (
 )
 from ports.issues import MAX_BODY, MAX_TITLE
 
+__all__ = ["GhChanges", "MergeMethod"]
+
 PR_FIELDS = "number,title,headRefName,baseRefName,headRefOid,state,author,url,body,createdAt"
+PR_THEN_REVIEWS_JQ = "del(.reviews), .reviews[]"
+"""gh ``--jq`` program: the pull request without reviews, then one review per line."""
+FILES_JQ = ".[] | {filename, status, additions, deletions}"
+"""gh ``--jq`` program: one REST file entry per line, without its (possibly long) patch."""
 MergeMethod = Literal["merge", "squash", "rebase"]
 
 
@@ -98,7 +104,7 @@ class GhChanges(ChangeRequestPort):
             "api",
             f"repos/{self.repo}/pulls/{number}/files?per_page=100",
             "--paginate",
-            "--jq=.[] | {filename, status, additions, deletions}",
+            f"--jq={FILES_JQ}",
         ]
         return [parse.changed_file(obj) for obj in await self._gh.json_lines(args, op="pr.files")]
 
@@ -165,7 +171,7 @@ class GhChanges(ChangeRequestPort):
             number,
             self._gh.repo_flag,
             "--json=state,headRefOid,reviews",
-            "--jq=del(.reviews), .reviews[]",
+            f"--jq={PR_THEN_REVIEWS_JQ}",
         ]
         found = await self._gh.json_lines(args, op="pr.view")
         head = self._one(found[:1], number)
@@ -174,6 +180,7 @@ class GhChanges(ChangeRequestPort):
             return
         if state == "CLOSED":
             raise PortError("conflict", f"pull request #{number} is closed", port="changes")
+        head_sha = parse.change_head(head)
         vetoed_by = blocking_reviewers(found[1:])
         if vetoed_by:
             who = ", ".join(vetoed_by)
@@ -184,7 +191,7 @@ class GhChanges(ChangeRequestPort):
             number,
             self._gh.repo_flag,
             f"--{self.merge_method}",
-            f"--match-head-commit={head.get('headRefOid')}",
+            f"--match-head-commit={head_sha}",
         ]
         result = await self._gh.call(args, op="pr.merge")
         if not (result.ok or "was already merged" in result.stderr.text()):
@@ -199,7 +206,7 @@ class GhChanges(ChangeRequestPort):
             *filters,
             f"--limit={self.scan_limit}",
             f"--json={PR_FIELDS}",
-            "--jq=.[]",
+            f"--jq={EACH_JQ}",
         ]
         found = await self._gh.json_lines(args, op="pr.list")
         ordered = sorted(found, key=lambda o: (str(o.get("createdAt")), int(o.get("number", 0))))

@@ -1,6 +1,6 @@
 """``GhIssues``: the ``github`` world's issue tracker, over the ``gh`` CLI.
 
-gh commands, one runner call each (all with ``--repo=<owner/name>``):
+gh commands per method (each gh run is one runner call; all take ``--repo=<owner/name>``):
 
 * ``list_issues``: ``gh issue list --state=S --limit=N --json=… --label=L…
   --search="sort:created-asc -label:\\"X\\"…" --jq=.[]``. gh answers label filters through
@@ -27,12 +27,16 @@ import re
 from collections.abc import Mapping, Sequence
 
 from hydra.adapters import _gh_parse as parse
-from hydra.adapters._gh_cli import GhCli, JsonObject
+from hydra.adapters._gh_cli import EACH_JQ, GhCli, JsonObject
 from hydra.runner import EnvValue, Runner
 from ports import Issue, IssuePort, IssueState, PortError, PortInfo
 from ports.issues import check_body, check_label, check_title
 
+__all__ = ["GhIssues"]
+
 ISSUE_FIELDS = "number,title,body,labels,state,createdAt,updatedAt,url"
+ISSUE_THEN_COMMENTS_JQ = "del(.comments), .comments[]"
+"""gh ``--jq`` program: the issue without comments, then one comment per line."""
 _MISSING_LABEL = re.compile(r"'(?P<label>[^\n]*)' not found")
 
 
@@ -111,7 +115,7 @@ class GhIssues(IssuePort):
             f"--json={ISSUE_FIELDS}",
             f"--search={query}",
             *(f"--label={_csv(label)}" for label in sorted(wanted)),
-            "--jq=.[]",
+            f"--jq={EACH_JQ}",
         ]
         found = [
             parse.issue(obj)
@@ -132,7 +136,7 @@ class GhIssues(IssuePort):
             number,
             self._gh.repo_flag,
             f"--json={ISSUE_FIELDS},comments",
-            "--jq=del(.comments), .comments[]",
+            f"--jq={ISSUE_THEN_COMMENTS_JQ}",
         ]
         found = await self._gh.json_lines(args, op="issue.view")
         head = self._issue_object(found, number)
