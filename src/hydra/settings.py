@@ -82,7 +82,7 @@ class AgentSettings(_Section):
 
 class GithubSettings(_Section):
     command: str = "gh"
-    pass_env: tuple[str, ...] = ("GH_TOKEN", "GITHUB_TOKEN", "GH_HOST")
+    pass_env: tuple[str, ...] = ("GH_TOKEN", "GITHUB_TOKEN", "GH_HOST", "GH_CONFIG_DIR")
     """Environment variables handed to ``gh``."""
 
 
