@@ -83,7 +83,7 @@ def test_explicit_config_path_must_exist(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"nope": {}}, "loops.nope: unknown loop (known loops: health)"),
+        ({"nope": {}}, "loops.nope: unknown loop (known loops: "),
         (
             {"health": {"interval_s": 0.5}},
             "loops.health.interval_s: 0.5 s is outside the bounds [1, 86400]",

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
+from hydra.adapters._gitpaths import unquote
+from hydra.adapters._gitshield import finish_within
 from hydra.runner import Classifier, Runner, RunResult, StdoutLine
 from ports import PortError, PortErrorKind
 
@@ -31,8 +33,18 @@ _CONFIG: Final = (
     "commit.gpgSign=false",  # a signing prompt would hang an unattended call
 )
 _STDERR_TAIL: Final = 600
+_READ_ONLY: Final = frozenset(
+    {"cat-file", "diff", "diff-index", "for-each-ref", "ls-tree", "merge-base", "merge-tree",
+     "rev-list", "rev-parse", "show-ref", "status"}
+)  # fmt: skip
+"""Commands that take no lock: a cancelled one is killed at once (see :mod:`._gitshield`)."""
 
-_CONFLICT: Final = ("already exists", "already checked out", "is already used by worktree")
+_CONFLICT: Final = (
+    "already exists",
+    "already checked out",
+    "is already used by worktree",
+    "exists; cannot create",  # branch a/b exists, so branch a cannot (or the other way round)
+)
 _NOT_FOUND: Final = (
     "not a valid object name",
     "unknown revision",
@@ -88,6 +100,8 @@ class GitOutput:
     code: int | None
     """The exit code (``None`` when a line sink stopped the call)."""
     stdout: bytes
+    stderr: str = ""
+    """The tail of standard error."""
 
     def text(self) -> str:
         return self.stdout.decode(errors="surrogateescape").strip()
@@ -102,33 +116,6 @@ class GitOutput:
         if parts and not parts[-1]:
             parts.pop()
         return [part.decode(errors="surrogateescape") for part in parts]
-
-
-_ESCAPES: Final = {
-    ord("a"): 7, ord("b"): 8, ord("t"): 9, ord("n"): 10, ord("v"): 11, ord("f"): 12,
-    ord("r"): 13, ord('"'): 34, ord("\\"): 92,
-}  # fmt: skip
-
-
-def unquote(raw: bytes) -> str:
-    """A path as git prints it without ``-z``: verbatim, or C-quoted when it holds odd bytes."""
-    if len(raw) < 2 or not raw.startswith(b'"') or not raw.endswith(b'"'):
-        return raw.decode(errors="surrogateescape")
-    body, out, i = raw[1:-1], bytearray(), 0
-    while i < len(body):
-        byte = body[i]
-        if byte == 92 and i + 1 < len(body):  # backslash
-            nxt = body[i + 1]
-            if 48 <= nxt <= 55:  # \ooo: one raw byte in octal
-                out.append(int(body[i + 1 : i + 4], 8))
-                i += 4
-                continue
-            out.append(_ESCAPES.get(nxt, nxt))
-            i += 2
-            continue
-        out.append(byte)
-        i += 1
-    return out.decode(errors="surrogateescape")
 
 
 _KINDS: Final[tuple[tuple[tuple[str, ...], PortErrorKind], ...]] = (
@@ -157,12 +144,14 @@ class Git:
         port: str,
         identity: GitIdentity = HYDRA_IDENTITY,
         timeout_s: float = 120.0,
+        cancel_grace_s: float = 10.0,
         max_output: int = 64 * 1024 * 1024,
     ) -> None:
         self.runner = runner
         self.source = source
         self.port = port
         self.timeout_s = timeout_s
+        self.cancel_grace_s = cancel_grace_s
         self.max_output = max_output
         self._env = {
             "LC_ALL": "C",
@@ -192,26 +181,42 @@ class Git:
         """Run ``git <args>`` in ``cwd``; raises :class:`PortError` unless it exits in ``ok``.
 
         With a ``sink`` the output goes there instead (and a call it stopped is no failure).
+        Cancellation kills a read-only command at once; one that may write to the repository
+        (or to its index) first gets ``cancel_grace_s`` to finish (see :mod:`._gitshield`).
         """
         collect = _Collect(self.max_output) if sink is None else None
         hook = sink or collect
         options = [part for item in (*_CONFIG, *config) for part in ("-c", item)]
-        result = await self.runner.run(
-            ["git", *options, *args],
-            source=self.source,
-            timeout=self.timeout_s,
-            cwd=Path(cwd),
-            env={**self._env, **(env or {})},
-            stdin=stdin,
-            classifier=GIT_CLASSIFIER,
-            on_stdout_line=hook,
-        )
+        extra_env = {**self._env, **(env or {})}
+
+        async def call() -> RunResult:
+            return await self.runner.run(
+                ["git", *options, *args],
+                source=self.source,
+                timeout=self.timeout_s,
+                cwd=Path(cwd),
+                env=extra_env,
+                stdin=stdin,
+                classifier=GIT_CLASSIFIER,
+                on_stdout_line=hook,
+            )
+
+        scratch = "GIT_INDEX_FILE" in extra_env  # a throw-away index: no lock worth keeping
+        if args[0] in _READ_ONLY or scratch:
+            result = await call()
+        else:
+            result = await finish_within(self.cancel_grace_s, call)
         if collect is not None and collect.stopped:
-            raise self.error("failed", f"{_shown(args)}: output over {collect.limit} bytes")
+            raise self.error(
+                "failed",
+                f"{_shown(args)}: output too large (over {collect.limit} bytes in all, "
+                "or one line over the runner's line limit)",
+            )
         if sink is not None and sink.stopped and result.status == "stopped":
             return GitOutput(None, b"")
         if result.status in ("ok", "failed") and result.exit_code in ok:
-            return GitOutput(result.exit_code, b"\n".join(collect.parts) if collect else b"")
+            stdout = b"\n".join(collect.parts) if collect else b""
+            return GitOutput(result.exit_code, stdout, _stderr_tail(result))
         raise self._failure(args, result)
 
     def _failure(self, args: Sequence[str], result: RunResult) -> PortError:
@@ -222,9 +227,13 @@ class Git:
             return self.error("unconfigured", "git is not installed (not found on PATH)")
         if result.reason.startswith("cwd_not_found"):
             return self.error("not_found", f"{shown}: the directory no longer exists")
-        stderr = result.stderr.text().strip()[-_STDERR_TAIL:]
+        stderr = _stderr_tail(result)
         why = f"exit {result.exit_code}" if result.exit_code is not None else result.reason
         return self.error(_kind(stderr), f"{shown} failed ({why}): {stderr or '(no output)'}")
+
+
+def _stderr_tail(result: RunResult) -> str:
+    return result.stderr.text().strip()[-_STDERR_TAIL:]
 
 
 def _shown(args: Sequence[str]) -> str:

@@ -61,10 +61,15 @@ def check_relpath(path: str, *, port: str) -> str:
 
 def contained(root: Path, path: Path, *, port: str, what: str) -> Path:
     """``path`` resolved (symlinks followed); ``PortError("invalid")`` if it leaves ``root``."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        raise PortError("invalid", f"{what} {str(path)!r} cannot be resolved", port=port) from None
     if not resolved.is_relative_to(root.resolve()):
         raise PortError(
-            "invalid", f"{what} {str(path)!r} resolves to {str(resolved)!r}, outside {root}", port=port
+            "invalid",
+            f"{what} {str(path)!r} resolves to {str(resolved)!r}, outside {root}",
+            port=port,
         )
     return resolved
 
@@ -92,3 +97,30 @@ def sparse_patterns(exclude: Sequence[str]) -> bytes:
     for path in exclude:
         lines.append("!/" + _SPECIAL.sub(r"\\\1", path))  # a glob character or space, literally
     return ("\n".join(lines) + "\n").encode()
+
+
+_ESCAPES: Final = {
+    ord("a"): 7, ord("b"): 8, ord("t"): 9, ord("n"): 10, ord("v"): 11, ord("f"): 12,
+    ord("r"): 13, ord('"'): 34, ord("\\"): 92,
+}  # fmt: skip
+
+
+def unquote(raw: bytes) -> str:
+    """A path as git prints it without ``-z``: verbatim, or C-quoted when it holds odd bytes."""
+    if len(raw) < 2 or not raw.startswith(b'"') or not raw.endswith(b'"'):
+        return raw.decode(errors="surrogateescape")
+    body, out, i = raw[1:-1], bytearray(), 0
+    while i < len(body):
+        byte = body[i]
+        if byte == 92 and i + 1 < len(body):  # backslash
+            nxt = body[i + 1]
+            if 48 <= nxt <= 55:  # \ooo: one raw byte in octal
+                out.append(int(body[i + 1 : i + 4], 8))
+                i += 4
+                continue
+            out.append(_ESCAPES.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(byte)
+        i += 1
+    return out.decode(errors="surrogateescape")

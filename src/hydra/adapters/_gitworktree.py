@@ -1,0 +1,150 @@
+"""Setting up one Hydra worktree: its own config, the pre-push hook, the sparse checkout.
+
+Linked worktrees share the repository's config and hooks directory, so nothing that applies
+to one Hydra worktree may be written there. Instead the repository gets
+``extensions.worktreeConfig`` (once; git itself turns it on for ``git sparse-checkout`` in a
+worktree) and each worktree keeps its settings in its own ``config.worktree``:
+
+* ``core.hooksPath`` -> Hydra's hooks directory, whose ``pre-push`` refuses every push; the
+  operator's main worktree keeps its own hooks;
+* ``hydra.base`` (the commit the branch started from) and ``hydra.exclude`` (JSON list) — the
+  worktree's metadata lives and dies with the worktree;
+* with excludes, a non-cone sparse checkout (``/*`` minus each excluded path) and
+  ``sparse.expectFilesOutsideOfPatterns`` so a file an agent writes at an excluded path stays
+  invisible to git instead of silently becoming tracked again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from hydra.adapters._gitcli import Git
+from hydra.adapters._gitpaths import sparse_patterns
+from ports import PortError
+
+PRE_PUSH: Final = b"""#!/bin/sh
+# Installed by Hydra: this worktree's core.hooksPath points here (git config --worktree).
+echo "hydra: no pushes from a Hydra worktree; work is published as Hydra change requests" >&2
+exit 1
+"""
+
+
+def install_hooks(directory: Path) -> None:
+    """Write the refusing ``pre-push`` into ``directory`` (atomic, idempotent). Blocking."""
+    directory.mkdir(parents=True, exist_ok=True)
+    hook = directory / "pre-push"
+    if hook.is_file() and os.access(hook, os.X_OK) and hook.read_bytes() == PRE_PUSH:
+        return
+    scratch = directory / f".pre-push.{os.getpid()}.tmp"
+    scratch.write_bytes(PRE_PUSH)
+    scratch.chmod(0o755)
+    scratch.replace(hook)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One entry of ``git worktree list``."""
+
+    path: Path
+    head: str
+    branch: str | None
+    """Short branch name, ``None`` when detached (or bare)."""
+    prunable: bool
+
+
+def parse_worktree_list(fields: Sequence[str]) -> list[Registered]:
+    """Entries of ``git worktree list --porcelain -z`` (attributes, an empty field between)."""
+    found: list[Registered] = []
+    entry: dict[str, str] = {}
+    for field in [*fields, ""]:
+        if field:
+            key, _, value = field.partition(" ")
+            entry[key] = value
+            continue
+        if "worktree" in entry:
+            branch = entry.get("branch")
+            found.append(
+                Registered(
+                    path=Path(entry["worktree"]),
+                    head=entry.get("HEAD", ""),
+                    branch=branch.removeprefix("refs/heads/") if branch else None,
+                    prunable="prunable" in entry,
+                )
+            )
+        entry = {}
+    return found
+
+
+@dataclass(frozen=True)
+class Meta:
+    base: str
+    exclude: tuple[str, ...]
+
+
+async def enable_worktree_config(git: Git, repo: Path) -> None:
+    """Turn on ``extensions.worktreeConfig`` (repository format 1) unless it is on.
+
+    Two callers racing here both want the same end state: a write that fails because the
+    config file was locked by the other is fine once the setting reads back as on.
+    """
+
+    async def enabled() -> bool:
+        key = ["config", "--local", "--type=bool", "--get", "extensions.worktreeConfig"]
+        return (await git.run(key, cwd=repo, ok=(0, 1))).text() == "true"
+
+    if await enabled():
+        return
+    try:
+        version = await git.run(
+            ["config", "--local", "--get", "core.repositoryformatversion"], cwd=repo, ok=(0, 1)
+        )
+        if version.text() in ("", "0"):
+            await git.run(["config", "--local", "core.repositoryformatversion", "1"], cwd=repo)
+        await git.run(["config", "--local", "extensions.worktreeConfig", "true"], cwd=repo)
+    except PortError:
+        if not await enabled():
+            raise
+
+
+async def configure(
+    git: Git, path: Path, *, base: str, exclude: Sequence[str], hooks: Path
+) -> None:
+    """Give a ``--no-checkout`` worktree its config and sparse rules, then check it out."""
+
+    async def setting(key: str, value: str) -> None:
+        await git.run(["config", "--worktree", key, value], cwd=path)
+
+    await setting("core.hooksPath", str(hooks))
+    await setting("hydra.base", base)
+    await setting("hydra.exclude", json.dumps(list(exclude)))
+    if exclude:
+        await setting("sparse.expectFilesOutsideOfPatterns", "true")
+        await git.run(
+            ["sparse-checkout", "set", "--no-cone", "--stdin"],
+            cwd=path,
+            stdin=sparse_patterns(exclude),
+        )
+    await git.run(["read-tree", "-m", "-u", "HEAD"], cwd=path)
+
+
+async def read_meta(git: Git, path: Path, name: str) -> Meta:
+    """The worktree's ``hydra.*`` settings; ``not_found`` when it has none (not Hydra's)."""
+    out = await git.run(
+        ["config", "--worktree", "--get-regexp", "-z", r"^hydra\."], cwd=path, ok=(0, 1)
+    )
+    values = dict(field.partition("\n")[::2] for field in out.fields())
+    base = values.get("hydra.base")
+    if not base:
+        raise git.error("not_found", f"worktree {name!r} was not set up by Hydra (no hydra.base)")
+    try:
+        exclude = json.loads(values.get("hydra.exclude") or "[]")
+    except ValueError:
+        raise git.error("failed", f"worktree {name!r}: unreadable hydra.exclude") from None
+    if not isinstance(exclude, list) or not all(isinstance(p, str) for p in exclude):
+        raise git.error("failed", f"worktree {name!r}: hydra.exclude is not a list of paths")
+    return Meta(base=base, exclude=tuple(exclude))
