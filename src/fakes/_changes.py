@@ -59,6 +59,8 @@ class _Change:
     """The change's files when seeded; ``None`` means "read the branch from the source"."""
     reviews: list[Review] = field(default_factory=list)
     blocked: str | None = None
+    merged_head: str | None = None
+    """The head commit that was merged (set by ``merge``)."""
 
 
 class FakeChanges(ChangeRequestPort):
@@ -146,14 +148,28 @@ class FakeChanges(ChangeRequestPort):
             raise PortError("invalid", f"unknown verdict {verdict!r}", port="changes")
         change.reviews.append(Review(verdict=verdict, body=body, author=self.author))
 
-    async def merge(self, change_id: str) -> None:
+    async def merge(self, change_id: str, *, expected_head: str | None = None) -> None:
         self.faults.check("merge")
         change = self._change(change_id)
         state = change.request.state
         if state == "merged":
+            if expected_head is not None and change.merged_head != expected_head:
+                raise PortError(
+                    "conflict",
+                    f"change {change_id} was merged at {change.merged_head}, "
+                    f"not at the expected head {expected_head}",
+                    port="changes",
+                )
             return
         if state == "closed":
             raise PortError("conflict", f"change {change_id} is closed", port="changes")
+        head = self._head(change)
+        if expected_head is not None and head != expected_head:
+            raise PortError(
+                "conflict",
+                f"change {change_id}: its head moved to {head} (expected {expected_head})",
+                port="changes",
+            )
         reason = change.blocked or self._veto(change)
         if reason:
             raise PortError("conflict", f"change {change_id}: {reason}", port="changes")
@@ -162,6 +178,7 @@ class FakeChanges(ChangeRequestPort):
             edits = {p: tree.get(p) for p in changed_paths(change.base_tree, tree)}
             self._source.seed_files(edits, branch=change.request.base)
         change.request = replace(change.request, state="merged")
+        change.merged_head = head
         self.merged.append(change_id)
 
     # ------------------------------------------------------------------ for tests

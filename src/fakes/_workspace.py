@@ -115,10 +115,16 @@ class FakeWorkspace(WorkspacePort):
         self.faults.check("list_worktrees")
         return [c.worktree for _, c in sorted(self._checkouts.items())]
 
-    async def remove_worktree(self, name: str) -> None:
+    async def remove_worktree(self, name: str, *, delete_branch: bool = False) -> None:
         self.faults.check("remove_worktree")
         _check_name(name)
-        self._checkouts.pop(name, None)
+        checkout = self._checkouts.pop(name, None)
+        if checkout is not None and delete_branch:
+            # The branch create_worktree made for it (a fake checkout never switches branches);
+            # its commits stay reachable by id, as git keeps objects until they are collected.
+            branch = checkout.worktree.branch
+            if branch != self.default_branch:
+                self._branches.pop(branch, None)
 
     async def diff(self, name: str, *, max_bytes: int = 1_000_000) -> WorktreeDiff:
         self.faults.check("diff")

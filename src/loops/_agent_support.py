@@ -74,39 +74,56 @@ def safe_ref(text: str) -> str:
 
 @asynccontextmanager
 async def scratch_worktree(
-    workspace: WorkspacePort, name: str, *, branch: str, base: str, log: Logger
+    workspace: WorkspacePort,
+    name: str,
+    *,
+    branch: str,
+    base: str,
+    log: Logger,
+    delete_branch: bool = False,
 ) -> AsyncIterator[Worktree]:
     """A worktree for one piece of agent work, removed afterwards whatever happens (even when
-    the work is cancelled). Its branch stays."""
+    the work is cancelled). Its branch stays (it carries the work) unless ``delete_branch``."""
     worktree = await workspace.create_worktree(name, branch=branch, base=base)
     try:
         yield worktree
     finally:
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
             try:
-                await workspace.remove_worktree(name)
+                await workspace.remove_worktree(name, delete_branch=delete_branch)
             except PortError as exc:
                 log.warning("worktree.remove_failed", worktree=name, error=str(exc))
 
 
 async def reap_worktrees(
-    ctx: TickContext[Any], repo: str, workspace: WorkspacePort, prefix: str
+    ctx: TickContext[Any],
+    repo: str,
+    workspace: WorkspacePort,
+    prefix: str,
+    *,
+    delete_branch: bool = False,
 ) -> None:
     """Remove leftovers of earlier work (a daemon killed mid-attempt): every worktree whose
-    name starts with ``prefix``. Call it before the tick's own work in ``repo`` starts.
+    name starts with ``prefix`` (with its branch when ``delete_branch``, as
+    :func:`scratch_worktree` would have). Call it before the tick's own work in ``repo`` starts.
 
     Removals are audited as ``worktree.reaped``; a workspace that cannot list its worktrees is
-    logged (quietly when it is merely unconfigured: the work that follows reports that).
+    logged (quietly when it is merely unconfigured: the work that follows reports that), and so
+    is a worktree that cannot be removed (the others still are).
     """
     try:
-        removed = []
-        for worktree in await workspace.list_worktrees():
-            if worktree.name.startswith(prefix):
-                await workspace.remove_worktree(worktree.name)
-                removed.append(worktree.name)
+        leftovers = [w.name for w in await workspace.list_worktrees() if w.name.startswith(prefix)]
     except PortError as exc:
         level = ctx.log.debug if exc.kind == "unconfigured" else ctx.log.warning
         level("worktree.reap_failed", repo=repo, error=str(exc))
         return
+    removed = []
+    for name in leftovers:
+        try:
+            await workspace.remove_worktree(name, delete_branch=delete_branch)
+        except PortError as exc:
+            ctx.log.warning("worktree.reap_failed", repo=repo, worktree=name, error=str(exc))
+            continue
+        removed.append(name)
     if removed:
         await ctx.audit("worktree.reaped", {"repo": repo, "worktrees": removed})

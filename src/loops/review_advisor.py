@@ -11,8 +11,13 @@ For each open change request of each managed repository, once per head commit:
    crash, a failed run, no parseable verdict — the verdict is ``approve`` (``veto`` with
    ``fail_as_veto``): failure-soft. Credit exhaustion and auth failures still stop the loop;
 4. **policy**: risk below ``auto_approve_below`` and verdict ``approve`` is auto-approvable —
-   merged when ``auto_merge`` is on, else approved and left to merge. Everything else is posted
-   for a human: a veto as a veto, anything else as a comment (never a formal approval).
+   merged when ``auto_merge`` is on (at the reviewed head commit only: a change pushed to since
+   is refused by the port and recorded as ``review.merge_failed``), else approved and left to
+   merge. Everything else is posted for a human: a veto as a veto, anything else as a comment
+   (never a formal approval).
+
+The advisor runs in a scratch worktree (``review-<change>-<run>`` on branch
+``hydra/review/<change>-<run>``) that is removed with its branch afterwards.
 
 Every verdict is audited as ``review.verdict`` before the review is posted.
 """
@@ -189,7 +194,7 @@ class _Tick:
         self.guarded = (*sorted(SELF_PATHS), *self.opts.protected_paths)
 
     async def repo(self, name: str, repo: RepoPorts) -> None:
-        await reap_worktrees(self.ctx, name, repo.workspace, WORKTREE_PREFIX)
+        await reap_worktrees(self.ctx, name, repo.workspace, WORKTREE_PREFIX, delete_branch=True)
         changes = await repo.changes.list_open()
         self.tally.add("open", len(changes))
         await self._forget_closed(name, {c.id for c in changes})
@@ -258,6 +263,7 @@ class _Tick:
                 branch=f"hydra/review/{ref}",
                 base=item.change.base,
                 log=self.ctx.log,
+                delete_branch=True,  # a scratch branch: the review carries nothing on it
             ) as worktree:
                 prompt = build_review_prompt(
                     repo=item.name,
@@ -322,10 +328,8 @@ class _Tick:
 
     async def _merge(self, repo: RepoPorts, change: ChangeRequest, facts: dict[str, Any]) -> None:
         try:
-            now = await repo.changes.get_change(change.id)
-            if change.head_sha and now.head_sha != change.head_sha:
-                raise PortError("conflict", f"head moved to {now.head_sha} since the review")
-            await repo.changes.merge(change.id)
+            # Exactly the reviewed head or nothing: the port refuses (conflict) once it moved.
+            await repo.changes.merge(change.id, expected_head=change.head_sha or None)
         except PortError as exc:
             self.tally.add("merge_failed")
             await self.ctx.audit("review.merge_failed", {**facts, "error": str(exc)})

@@ -85,9 +85,17 @@ class ChangeRequestPort(Protocol):
         ...
 
     @mutating("merge")
-    async def merge(self, change_id: str) -> None:
+    async def merge(self, change_id: str, *, expected_head: str | None = None) -> None:
         """Merge the change into its base; merging a merged change does nothing.
 
-        Raises ``PortError("conflict")`` while the latest verdict is a veto or git cannot merge.
+        With ``expected_head`` (a full commit id, as :attr:`ChangeRequest.head_sha` gives it)
+        exactly that commit is merged or nothing is: when the change's head is no longer
+        ``expected_head`` the call raises ``PortError("conflict")`` saying the head moved, and
+        changes nothing. The check holds up to the merge itself, so a commit pushed after it is
+        never merged unseen. A change already merged at another head is such a conflict too
+        (at ``expected_head`` it does nothing). Without it the head is merged as it is then.
+
+        Raises ``PortError("conflict")`` while the change is closed, the latest verdict is a
+        veto, or git (or the hosting service) cannot merge.
         """
         ...

@@ -70,8 +70,20 @@ class WorkspacePort(Protocol):
         """Worktrees this port created and that still exist."""
         ...
 
-    async def remove_worktree(self, name: str) -> None:
-        """Remove a worktree (its branch stays); removing a missing one is not an error."""
+    async def remove_worktree(self, name: str, *, delete_branch: bool = False) -> None:
+        """Remove worktree ``name`` with its files, uncommitted work included. Removing a missing
+        one is not an error and does nothing (whatever ``delete_branch`` says).
+
+        The worktree's branch stays unless ``delete_branch`` is true: then the branch this port
+        created for it (the ``branch`` given to :meth:`create_worktree`) is deleted as well,
+        merged or not (the caller is done with it). Only that branch, ever: not one the
+        worktree's checkout was switched to since, not its base, and nothing for a worktree
+        this port did not create (those branches stay). A branch that is already gone is not an
+        error. A branch checked out by another worktree, or moved by someone else while the
+        worktree was being removed, is kept, and the call raises ``PortError("conflict")`` once
+        the worktree itself is removed. The branch is known through its worktree only: once the
+        worktree is gone, a later call cannot delete it.
+        """
         ...
 
     async def diff(self, name: str, *, max_bytes: int = 1_000_000) -> WorktreeDiff:

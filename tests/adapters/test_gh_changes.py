@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 import pytest
 
+from hydra.adapters.gh_changes import GhChanges
 from ports import ChangeRequest, PortError
 from tests.adapters.gh_fake.fakegh_state import State
 from tests.adapters.gh_fake.rig import Rig, make_rig
@@ -93,6 +95,69 @@ async def test_merge_pins_the_head_it_checked(rig: Rig) -> None:
         await rig.changes().merge(change.id)
     (argv,) = [a for a in rig.argvs() if a[:2] == ["pr", "merge"]]
     assert argv[3:] == ["--repo=acme/app", "--merge", f"--match-head-commit={change.head_sha}"]
+
+
+def _meanwhile(changes: GhChanges, act: Callable[[], object]) -> None:
+    """Make ``act`` happen right after ``merge`` has checked the pull request (a race)."""
+    check = changes._merge_facts
+    done: list[bool] = []
+
+    async def checked(number: str) -> tuple[str, str, list[str]]:
+        facts = await check(number)
+        if not done:
+            done.append(True)
+            act()
+        return facts
+
+    changes._merge_facts = checked  # type: ignore[method-assign]
+
+
+async def test_merge_pins_the_expected_head(rig: Rig) -> None:
+    change = await _open(rig)
+    with anyio.fail_after(10):
+        await rig.changes().merge(change.id, expected_head=change.head_sha)
+    (argv,) = [a for a in rig.argvs() if a[:2] == ["pr", "merge"]]
+    assert argv[-1] == f"--match-head-commit={change.head_sha}"
+    assert rig.fake.state()["pulls"][change.id]["state"] == "MERGED"
+
+
+async def test_a_stale_expected_head_never_reaches_gh_pr_merge(rig: Rig) -> None:
+    change = await _open(rig)
+    rig.fake.push_commit("topic", {"b.txt": b"b\n"})
+    with anyio.fail_after(10), pytest.raises(PortError) as caught:
+        await rig.changes().merge(change.id, expected_head=change.head_sha)
+    assert caught.value.kind == "conflict"
+    assert "head moved" in str(caught.value)
+    assert [a for a in rig.argvs() if a[:2] == ["pr", "merge"]] == []
+
+
+async def test_a_head_pushed_after_the_check_is_refused_by_github(rig: Rig) -> None:
+    change = await _open(rig)
+    changes = rig.changes()
+    _meanwhile(changes, lambda: rig.fake.push_commit("topic", {"b.txt": b"b\n"}))
+    with anyio.fail_after(10), pytest.raises(PortError) as caught:
+        await changes.merge(change.id, expected_head=change.head_sha)
+    assert caught.value.kind == "conflict"
+    assert "head moved" in str(caught.value)
+    assert "Head branch was modified" in str(caught.value)
+    assert rig.fake.state()["pulls"][change.id]["state"] == "OPEN"
+
+
+async def test_merged_by_someone_else_at_another_head_after_the_check_is_a_conflict(
+    rig: Rig,
+) -> None:
+    change = await _open(rig)
+    changes = rig.changes()
+
+    def push_and_merge(state: State) -> None:
+        state["branches"]["topic"]["sha"] = "f" * 40
+        state["pulls"][change.id]["state"] = "MERGED"
+
+    _meanwhile(changes, lambda: rig.fake.edit(push_and_merge))
+    with anyio.fail_after(10), pytest.raises(PortError) as caught:
+        await changes.merge(change.id, expected_head=change.head_sha)
+    assert caught.value.kind == "conflict"
+    assert f"merged at {'f' * 40}" in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -270,6 +270,91 @@ async def test_remove_takes_a_half_made_worktree_and_keeps_the_branch(
     assert str(root) not in git(repo, "worktree", "list")
 
 
+def branches(repo: Path) -> set[str]:
+    return set(git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/").split())
+
+
+async def test_delete_branch_takes_the_branch_it_made_even_after_the_agent_switched(
+    repo: Path, ws: GitWorkspace
+) -> None:
+    wt = await ws.create_worktree("job", branch="hydra/job")
+    write_files(Path(wt.path), {"work.txt": b"x\n"})
+    await ws.commit("job", "work")
+    assert "[exit 0]" in await agit(wt.path, "switch", "-q", "-c", "agent-made")
+    await ws.remove_worktree("job", delete_branch=True)
+    assert branches(repo) == {"main", "agent-made"}  # the agent's own branch is not the port's
+    assert not (repo / ".git" / "logs" / "refs" / "heads" / "hydra" / "job").exists()
+
+
+async def test_a_branch_checked_out_elsewhere_is_kept_and_said(
+    repo: Path, ws: GitWorkspace, root: Path
+) -> None:
+    wt = await ws.create_worktree("job", branch="hydra/job")
+    assert "[exit 0]" in await agit(wt.path, "switch", "-q", "--detach")
+    git(repo, "checkout", "-q", "hydra/job")  # the operator looks at it in their checkout
+    with pytest.raises(PortError) as caught:
+        await ws.remove_worktree("job", delete_branch=True)
+    assert caught.value.kind == "conflict"
+    assert f"checked out at {repo}" in str(caught.value)
+    assert not (root / "job").exists()
+    assert await ws.list_worktrees() == []
+    assert branches(repo) == {"main", "hydra/job"}
+    await ws.remove_worktree("job", delete_branch=True)  # the worktree is gone: nothing to do
+
+
+async def test_a_record_naming_the_operator_s_branch_never_deletes_it(
+    repo: Path, ws: GitWorkspace
+) -> None:
+    wt = await ws.create_worktree("job", branch="hydra/job")
+    git(Path(wt.path), "config", "--worktree", "hydra.branch", "main")
+    with pytest.raises(PortError) as caught:
+        await ws.remove_worktree("job", delete_branch=True)
+    assert caught.value.kind == "conflict"
+    assert branches(repo) == {"main", "hydra/job"}
+
+
+async def test_delete_branch_keeps_the_branches_of_worktrees_it_did_not_make(
+    repo: Path, ws: GitWorkspace, root: Path
+) -> None:
+    old = await ws.create_worktree("old", branch="hydra/old")
+    git(Path(old.path), "config", "--worktree", "--unset", "hydra.branch")  # made before records
+    git(repo, "worktree", "add", "-q", "-b", "manual", str(root / "manual"))
+    await ws.remove_worktree("old", delete_branch=True)
+    await ws.remove_worktree("manual", delete_branch=True)
+    assert not (root / "old").exists()
+    assert not (root / "manual").exists()
+    assert branches(repo) == {"main", "hydra/old", "manual"}
+
+
+async def test_a_branch_that_moves_while_its_worktree_is_removed_is_kept(
+    repo: Path, ws: GitWorkspace
+) -> None:
+    wt = await ws.create_worktree("job", branch="hydra/job")
+    read = ws._created_branch
+
+    async def read_then_a_late_commit(path: Path) -> tuple[str, str] | None:
+        found = await read(path)
+        git(Path(wt.path), "commit", "-q", "--allow-empty", "-m", "a straggler's commit")
+        return found
+
+    ws._created_branch = read_then_a_late_commit  # type: ignore[method-assign]
+    with pytest.raises(PortError) as caught:
+        await ws.remove_worktree("job", delete_branch=True)
+    assert caught.value.kind == "conflict"
+    assert "moved" in str(caught.value)
+    assert branches(repo) == {"main", "hydra/job"}
+    assert git(repo, "log", "-1", "--format=%s", "hydra/job") == "a straggler's commit"
+
+
+async def test_a_branch_already_gone_is_no_error(repo: Path, ws: GitWorkspace) -> None:
+    wt = await ws.create_worktree("job", branch="hydra/job")
+    assert "[exit 0]" in await agit(wt.path, "switch", "-q", "--detach")
+    git(repo, "branch", "-q", "-D", "hydra/job")
+    await ws.remove_worktree("job", delete_branch=True)
+    assert branches(repo) == {"main"}
+    assert await ws.list_worktrees() == []
+
+
 async def test_cancelled_creation_leaves_nothing_behind(
     repo: Path, ws: GitWorkspace, root: Path
 ) -> None:

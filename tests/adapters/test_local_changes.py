@@ -168,6 +168,48 @@ async def test_merging_a_merged_change_does_nothing(
     assert events.actions() == ["open_change", "merge"]
 
 
+async def test_a_commit_pushed_after_the_head_check_is_never_merged(
+    repo: Path, ws: GitWorkspace, changes: LocalChanges, events: Events
+) -> None:
+    reviewed = await push(ws, "hydra/fix", FIX)
+    change = await changes.open_change(branch="hydra/fix", base="main", title="Fix it")
+    read_heads = changes._branches.heads
+    late: list[str] = []
+
+    async def heads_then_a_push() -> dict[str, str]:
+        found = await read_heads()
+        if not late:  # the merge has read the heads: someone pushes right now
+            late.append(await push(ws, "hydra/fix", {"src/late.py": b"UNREVIEWED = 1\n"}))
+        return found
+
+    changes._branches.heads = heads_then_a_push  # type: ignore[method-assign]
+    await changes.merge(change.id, expected_head=reviewed)
+    merge = git(repo, "rev-parse", "main")
+    assert git(repo, "log", "-1", "--format=%P", merge).split()[1] == reviewed
+    assert (
+        git(repo, "ls-tree", "--name-only", "main", "src/")
+        == "src/app.py\nsrc/extra.py\nsrc/util.py"
+    )
+    assert git(repo, "rev-parse", "hydra/fix") == late[0]  # the late commit stays on the branch
+    assert (await changes.get_change(change.id)).head_sha == reviewed
+    assert events.seen[-1][1]["head"] == reviewed
+
+
+async def test_a_stale_expected_head_leaves_the_repository_as_it_was(
+    repo: Path, ws: GitWorkspace, changes: LocalChanges, events: Events
+) -> None:
+    reviewed = await push(ws, "hydra/fix", FIX)
+    change = await changes.open_change(branch="hydra/fix", base="main", title="Fix it")
+    newer = await push(ws, "hydra/fix", {"src/late.py": b"UNREVIEWED = 1\n"})
+    before = (git(repo, "rev-parse", "main"), git(repo, "for-each-ref"), status(repo))
+    with pytest.raises(PortError) as caught:
+        await changes.merge(change.id, expected_head=reviewed)
+    assert caught.value.kind == "conflict"
+    assert f"head moved to {newer}" in str(caught.value)
+    assert (git(repo, "rev-parse", "main"), git(repo, "for-each-ref"), status(repo)) == before
+    assert events.actions() == ["open_change"]
+
+
 # ---------------------------------------------------------------------- reviews
 async def test_reviews_are_git_notes_on_the_head_and_events(
     repo: Path, ws: GitWorkspace, changes: LocalChanges, events: Events

@@ -116,7 +116,12 @@ def _fake_changes(ctx: FactoryContext) -> ChangesHarness:
         assert head is not None
         return head
 
-    return ChangesHarness(port=mock.changes(), base="main", push_branch=push_branch)
+    async def push_commit(branch: str, files: Mapping[str, bytes | None]) -> str:
+        return ws.seed_files(files, branch=branch)
+
+    return ChangesHarness(
+        port=mock.changes(), base="main", push_branch=push_branch, push_commit=push_commit
+    )
 
 
 # ---------------------------------------------------------------------- agent

@@ -36,5 +36,10 @@ def _gh_changes(ctx: FactoryContext) -> ChangesHarness:
     async def push_branch(branch: str, files: Mapping[str, bytes | None]) -> str:
         return fake.push_branch(branch, files)
 
+    async def push_commit(branch: str, files: Mapping[str, bytes | None]) -> str:
+        return fake.push_commit(branch, files)
+
     port = GhChanges(fake.repo, _runner(), env=fake.env(), timeout_s=30)
-    return ChangesHarness(port=port, base=fake.base, push_branch=push_branch)
+    return ChangesHarness(
+        port=port, base=fake.base, push_branch=push_branch, push_commit=push_commit
+    )

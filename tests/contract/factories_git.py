@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,6 +154,25 @@ def branch_pusher(ws: GitWorkspace) -> Callable[[str, Mapping[str, bytes | None]
     return push_branch
 
 
+def commit_pusher(
+    repo: Path, scratch: Path
+) -> Callable[[str, Mapping[str, bytes | None]], Awaitable[str]]:
+    """``ChangesHarness.push_commit``: one more commit on an existing branch, as a person makes
+    it (a worktree of their own, checked out on the branch, then removed)."""
+
+    async def push_commit(branch: str, files: Mapping[str, bytes | None]) -> str:
+        checkout = scratch / branch.replace("/", "-")
+        git(repo, "worktree", "add", "-q", str(checkout), branch)
+        write_files(checkout, files)
+        git(checkout, "add", "-A")
+        git(checkout, "commit", "-q", "-m", f"more work on {branch}")
+        head = git(checkout, "rev-parse", "HEAD")
+        git(repo, "worktree", "remove", str(checkout))
+        return head
+
+    return push_commit
+
+
 @factory("changes", "local-git")
 def _local_changes(ctx: FactoryContext) -> ChangesHarness:
     isolate(ctx)
@@ -161,7 +180,12 @@ def _local_changes(ctx: FactoryContext) -> ChangesHarness:
     runner = make_runner(RecordingSink())
     ws = GitWorkspace(repo, "sample", ctx.tmp_path / "data" / "worktrees" / "sample", runner)
     port = LocalChanges(repo, "sample", runner)
-    return ChangesHarness(port=port, base="main", push_branch=branch_pusher(ws))  # type: ignore[arg-type]
+    return ChangesHarness(
+        port=port,
+        base="main",
+        push_branch=branch_pusher(ws),  # type: ignore[arg-type]
+        push_commit=commit_pusher(repo, ctx.tmp_path / "pushes"),
+    )
 
 
 _COMMANDS: Mapping[SandboxExpectation, str] = {

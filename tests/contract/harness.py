@@ -61,6 +61,9 @@ class ChangesHarness:
     push_branch: Callable[[str, Mapping[str, bytes | None]], Awaitable[str]]
     """Create ``branch`` from ``base`` with these changes committed (``None`` deletes a path)
     and publish it where the port can see it; returns the branch's head commit id."""
+    push_commit: Callable[[str, Mapping[str, bytes | None]], Awaitable[str]]
+    """Add a commit with these changes on top of the existing pushed ``branch`` (someone pushing
+    again); returns the branch's new head commit id."""
 
 
 AgentBehaviour = Literal["succeed", "fail", "timeout", "budget", "crash", "credit", "auth"]

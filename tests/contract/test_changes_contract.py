@@ -124,6 +124,51 @@ async def test_a_veto_blocks_the_merge(impl: ChangesHarness) -> None:
     assert (await impl.port.get_change(change.id)).state == "open"
 
 
+async def test_merge_at_a_stale_expected_head_is_a_conflict_and_changes_nothing(
+    impl: ChangesHarness,
+) -> None:
+    reviewed = await impl.push_branch("hydra/fix", FIX)
+    change = await impl.port.open_change(branch="hydra/fix", base=impl.base, title="Fix")
+    await impl.port.post_review(change.id, "approve", "Reviewed at the first head.")
+    pushed = await impl.push_commit("hydra/fix", {"src/late.py": b"UNREVIEWED = True\n"})
+    assert pushed != reviewed
+    with pytest.raises(PortError) as caught:
+        await impl.port.merge(change.id, expected_head=reviewed)
+    assert caught.value.kind == "conflict"
+    assert "moved" in str(caught.value)
+    after = await impl.port.get_change(change.id)
+    assert (after.state, after.head_sha) == ("open", pushed)
+    assert [c.id for c in await impl.port.list_open()] == [change.id]
+    assert "src/late.py" in {f.path for f in await impl.port.changed_files(change.id)}
+
+
+async def test_merge_at_the_expected_head_merges(impl: ChangesHarness) -> None:
+    await impl.push_branch("hydra/fix", FIX)
+    change = await impl.port.open_change(branch="hydra/fix", base=impl.base, title="Fix")
+    await impl.port.post_review(change.id, "approve", "Reviewed at the first head.")
+    head = await impl.push_commit("hydra/fix", {"src/late.py": b"REVIEWED = True\n"})
+    await impl.port.post_review(change.id, "approve", "Reviewed again at the new head.")
+    await impl.port.merge(change.id, expected_head=head)
+    merged = await impl.port.get_change(change.id)
+    assert (merged.state, merged.head_sha) == ("merged", head)
+    assert await impl.port.list_open() == []
+    await impl.port.merge(change.id, expected_head=head)  # merged at that head: nothing to do
+    await impl.port.merge(change.id)
+    with pytest.raises(PortError) as caught:  # ... but it was not merged at another one
+        await impl.port.merge(change.id, expected_head=change.head_sha)
+    assert caught.value.kind == "conflict"
+
+
+async def test_the_expected_head_does_not_lift_a_veto(impl: ChangesHarness) -> None:
+    head = await impl.push_branch("hydra/fix", FIX)
+    change = await impl.port.open_change(branch="hydra/fix", base=impl.base, title="Fix")
+    await impl.port.post_review(change.id, "veto", "No.")
+    with pytest.raises(PortError) as caught:
+        await impl.port.merge(change.id, expected_head=head)
+    assert caught.value.kind == "conflict"
+    assert (await impl.port.get_change(change.id)).state == "open"
+
+
 @pytest.mark.parametrize("method", ["get_change", "changed_files", "diff", "post_review", "merge"])
 async def test_unknown_change_is_not_found(impl: ChangesHarness, method: str) -> None:
     calls: dict[str, Callable[[], Awaitable[object]]] = {

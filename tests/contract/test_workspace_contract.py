@@ -152,6 +152,49 @@ async def test_remove_is_idempotent_and_keeps_the_branch(impl: WorkspaceHarness)
     assert await impl.port.read_file("again", "src/new.py") == b"X = 1\n"
 
 
+async def test_remove_with_delete_branch_deletes_the_worktree_s_branch(
+    impl: WorkspaceHarness,
+) -> None:
+    wt = await impl.port.create_worktree("w", branch="hydra/scratch")
+    impl.write(wt, "src/new.py", b"X = 1\n")
+    await impl.port.commit("w", "scratch work")  # unmerged work: deleted all the same
+    await impl.port.create_worktree("untouched", branch="blank")  # no commits of its own
+    await impl.port.remove_worktree("w", delete_branch=True)
+    await impl.port.remove_worktree("untouched", delete_branch=True)
+    assert await impl.port.list_worktrees() == []
+    for branch in ("hydra/scratch", "blank"):
+        with pytest.raises(PortError) as caught:  # the branch is no base any more
+            await impl.port.create_worktree("probe", branch="probe", base=branch)
+        assert caught.value.kind == "not_found"
+    again = await impl.port.create_worktree("w", branch="hydra/scratch")  # the name is free
+    assert again.branch == "hydra/scratch"
+    with pytest.raises(PortError) as caught:  # a fresh branch from HEAD, not the old work
+        await impl.port.read_file("w", "src/new.py")
+    assert caught.value.kind == "not_found"
+    await impl.port.remove_worktree("w", delete_branch=True)
+    await impl.port.remove_worktree("w", delete_branch=True)  # gone: nothing to do
+    await impl.port.remove_worktree("never-existed", delete_branch=True)
+
+
+async def test_remove_with_delete_branch_touches_no_other_branch(impl: WorkspaceHarness) -> None:
+    first = await impl.port.create_worktree("first", branch="first")
+    impl.write(first, "src/new.py", b"X = 1\n")
+    await impl.port.commit("first", "work to build on")
+    await impl.port.create_worktree("second", branch="second", base="first")
+    await impl.port.create_worktree("third", branch="third")
+    await impl.port.remove_worktree("second", delete_branch=True)
+    assert {w.name for w in await impl.port.list_worktrees()} == {"first", "third"}
+    assert await impl.port.read_file("first", "src/new.py") == b"X = 1\n"
+    await impl.port.remove_worktree("first")
+    await impl.port.remove_worktree("third", delete_branch=False)
+    for base in ("first", "third", "HEAD"):  # its base, its siblings, the default branch
+        await impl.port.create_worktree(f"from-{base.lower()}", branch=f"x-{base}", base=base)
+    assert await impl.port.read_file("from-first", "src/new.py") == b"X = 1\n"
+    with pytest.raises(PortError) as caught:  # kept branches still hold their names
+        await impl.port.create_worktree("clash", branch="third")
+    assert caught.value.kind == "conflict"
+
+
 @pytest.mark.parametrize("method", ["diff", "commit", "tracked_files", "read_file"])
 async def test_unknown_worktree_is_not_found(impl: WorkspaceHarness, method: str) -> None:
     calls: dict[str, Callable[[], Awaitable[object]]] = {

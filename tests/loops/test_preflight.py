@@ -440,3 +440,4 @@ async def test_stale_worktrees_of_a_killed_daemon_are_reaped(tmp_path: Path) -> 
     assert payloads(h, LOOP, "worktree.reaped") == [
         {"repo": "demo", "worktrees": ["preflight-7-1"]}
     ]
+    assert workspace.branch_head("hydra/preflight/7-1") is not None  # it may carry work

@@ -11,7 +11,7 @@ import pytest
 from fakes import AgentOutcome, MockWorld
 from hydra.loop_state import LoopState
 from loops.review_advisor import ReviewAdvisorLoop
-from ports import ChangeRequest, PortError
+from ports import PortError, Verdict
 from tests.helpers.harness import Harness, running
 from tests.loops._support_agent import first_tick, live, next_tick, payloads, would
 
@@ -249,21 +249,62 @@ async def test_no_merge_when_the_head_moved_after_the_review(tmp_path: Path) -> 
     workspace.seed_files(DOC_FIX, branch="feature")
     changes = mock.changes()
     change = await changes.open_change(branch="feature", base="main", title="Docs")
-    read = changes.get_change
+    post = changes.post_review
 
-    async def pushed_meanwhile(change_id: str) -> ChangeRequest:
-        workspace.seed_files({"src/evil.py": "x\n"}, branch="feature")
-        return await read(change_id)
+    async def pushed_meanwhile(change_id: str, verdict: Verdict, body: str) -> None:
+        await post(change_id, verdict, body)
+        workspace.seed_files({"src/evil.py": "x\n"}, branch="feature")  # after the approval
 
-    changes.get_change = pushed_meanwhile  # type: ignore[method-assign]
+    changes.post_review = pushed_meanwhile  # type: ignore[method-assign]
+    mock.agent.script(AgentOutcome.succeed(APPROVE))
+    tables = live(LOOP, auto_merge=True)
+    async with running(tmp_path, [ReviewAdvisorLoop], tables=tables, world=mock.world) as h:
+        end = await first_tick(h, LOOP)
+    assert changes.merged == []
+    assert changes.change(change.id).state == "open"
+    assert "src/evil.py" not in (workspace.branch_tree("main") or {})
+    [failed] = payloads(h, LOOP, "review.merge_failed")
+    assert "head moved" in failed["error"]
+    assert change.id == failed["change"]
+    [verdict] = verdicts(h)
+    assert failed["head_sha"] == verdict["head_sha"] != changes.change(change.id).head_sha
+    assert h.records(LOOP, "review.merged") == []
+    assert end["payload"]["counts"]["merge_failed"] == 1
+
+
+async def test_the_merge_is_pinned_to_the_reviewed_head(tmp_path: Path) -> None:
+    mock = _world()
+    changes = mock.changes()
+    reviewed = changes.change("1").head_sha
+    merge = changes.merge
+    asked: list[str | None] = []
+
+    async def recorded(change_id: str, *, expected_head: str | None = None) -> None:
+        asked.append(expected_head)
+        await merge(change_id, expected_head=expected_head)
+
+    changes.merge = recorded  # type: ignore[method-assign]
     mock.agent.script(AgentOutcome.succeed(APPROVE))
     tables = live(LOOP, auto_merge=True)
     async with running(tmp_path, [ReviewAdvisorLoop], tables=tables, world=mock.world) as h:
         await first_tick(h, LOOP)
-    assert changes.merged == []
-    [failed] = payloads(h, LOOP, "review.merge_failed")
-    assert "head moved" in failed["error"]
-    assert change.id == failed["change"]
+    assert asked == [reviewed]
+    assert changes.merged == ["1"]
+    assert payloads(h, LOOP, "review.merged")[0]["head_sha"] == reviewed
+
+
+async def test_the_advisor_s_scratch_branch_is_deleted_with_its_worktree(tmp_path: Path) -> None:
+    mock = _world()
+    workspace = mock.workspace()
+    mock.agent.script(AgentOutcome.succeed(APPROVE))
+    async with running(tmp_path, [ReviewAdvisorLoop], tables=live(LOOP), world=mock.world) as h:
+        await first_tick(h, LOOP)
+    [run] = mock.agent.runs
+    name = run.workdir.rsplit("/", 1)[-1]
+    assert name.startswith("review-1-")
+    assert await workspace.list_worktrees() == []
+    assert workspace.branch_head("hydra/review/" + name.removeprefix("review-")) is None
+    assert workspace.branch_head("main") is not None
 
 
 async def test_a_port_failure_skips_the_change_until_next_tick(tmp_path: Path) -> None:
@@ -307,6 +348,8 @@ async def test_shadow_mode_records_a_would_be_merge(tmp_path: Path) -> None:
     async with running(tmp_path, [ReviewAdvisorLoop], tables=tables, world=mock.world) as h:
         await first_tick(h, LOOP)
     assert [action for action, _ in would(h, LOOP)] == ["would.review", "would.merge"]
+    head = mock.changes().change("1").head_sha
+    assert would(h, LOOP)[1][1]["kwargs"] == {"expected_head": head}
     assert h.records(LOOP, "review.merged") == []
     assert mock.changes().merged == []
 
@@ -342,6 +385,7 @@ async def test_stale_review_worktrees_are_reaped_and_a_reap_failure_is_not_fatal
         await first_tick(h, LOOP)
         assert await workspace.list_worktrees() == []
         assert payloads(h, LOOP, "worktree.reaped")[0]["worktrees"] == ["review-1-deadbeef"]
+        assert workspace.branch_head("hydra/review/1-deadbeef") is None  # a scratch branch
         workspace.faults.inject("list_worktrees", PortError("failed", "git is locked"))
         mock.seed_change("Another", files=DOC_FIX)
         end = await next_tick(h, LOOP)

@@ -7,8 +7,9 @@ worktree) and each worktree keeps its settings in its own ``config.worktree``:
 
 * ``core.hooksPath`` -> Hydra's hooks directory, whose ``pre-push`` refuses every push; the
   operator's main worktree keeps its own hooks;
-* ``hydra.base`` (the commit the branch started from) and ``hydra.exclude`` (JSON list) — the
-  worktree's metadata lives and dies with the worktree;
+* ``hydra.base`` (the commit the branch started from), ``hydra.branch`` (the branch made for
+  the worktree, the only one ``remove_worktree(delete_branch=True)`` may delete) and
+  ``hydra.exclude`` (JSON list) — the worktree's metadata lives and dies with the worktree;
 * with excludes, a non-cone sparse checkout (``/*`` minus each excluded path) and
   ``sparse.expectFilesOutsideOfPatterns`` so a file an agent writes at an excluded path stays
   invisible to git instead of silently becoming tracked again.
@@ -112,7 +113,7 @@ async def enable_worktree_config(git: Git, repo: Path) -> None:
 
 
 async def configure(
-    git: Git, path: Path, *, base: str, exclude: Sequence[str], hooks: Path
+    git: Git, path: Path, *, base: str, branch: str, exclude: Sequence[str], hooks: Path
 ) -> None:
     """Give a ``--no-checkout`` worktree its config and sparse rules, then check it out."""
 
@@ -120,6 +121,7 @@ async def configure(
         await git.run(["config", "--worktree", key, value], cwd=path)
 
     await setting("core.hooksPath", str(hooks))
+    await setting("hydra.branch", branch)
     await setting("hydra.base", base)
     await setting("hydra.exclude", json.dumps(list(exclude)))
     if exclude:

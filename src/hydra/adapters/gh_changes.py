@@ -13,9 +13,10 @@ gh commands per method (each run is one runner call; ``--repo=<owner/name>`` but
   ``gh pr create --head=B --base=BASE --title=T --body-file=-`` and ``get_change``.
 * ``post_review``: ``gh pr review N --approve|--request-changes|--comment --body-file=-``;
   see :mod:`._gh_reviews` for the verdict marker and the own-pull-request fallback.
-* ``merge``: ``gh pr view N --json=state,headRefOid,reviews`` (merged: done; closed or
-  vetoed: ``conflict``), then ``gh pr merge N --merge --match-head-commit=<sha>`` so a head
-  pushed after the check is never merged unseen.
+* ``merge``: ``gh pr view N --json=state,headRefOid,reviews`` (merged: done; closed, vetoed
+  or, with ``expected_head``, a head that is not that one: ``conflict``), then ``gh pr merge N
+  --merge --match-head-commit=<sha>`` so a head pushed after the check is never merged unseen
+  (GitHub refuses: "Head branch was modified", a ``conflict`` saying the head moved).
 """
 
 from __future__ import annotations
@@ -163,25 +164,20 @@ class GhChanges(ChangeRequestPort):
         args[4] = FLAGS["comment"]  # GitHub refuses the author's verdict; the marker keeps it
         await self._gh.run(args, op="pr.review", stdin=text)
 
-    async def merge(self, change_id: str) -> None:
+    async def merge(self, change_id: str, *, expected_head: str | None = None) -> None:
         number = self._number(change_id)
-        args = [
-            "pr",
-            "view",
-            number,
-            self._gh.repo_flag,
-            "--json=state,headRefOid,reviews",
-            f"--jq={PR_THEN_REVIEWS_JQ}",
-        ]
-        found = await self._gh.json_lines(args, op="pr.view")
-        head = self._one(found[:1], number)
-        state = head.get("state")
+        state, head_sha, vetoed_by = await self._merge_facts(number)
         if state == "MERGED":
+            self._check_merged_at(number, head_sha, expected_head)
             return
         if state == "CLOSED":
             raise PortError("conflict", f"pull request #{number} is closed", port="changes")
-        head_sha = parse.change_head(head)
-        vetoed_by = blocking_reviewers(found[1:])
+        if expected_head is not None and head_sha != expected_head:
+            raise PortError(
+                "conflict",
+                f"pull request #{number}: its head moved to {head_sha} (expected {expected_head})",
+                port="changes",
+            )
         if vetoed_by:
             who = ", ".join(vetoed_by)
             raise PortError("conflict", f"pull request #{number} vetoed by {who}", port="changes")
@@ -194,8 +190,22 @@ class GhChanges(ChangeRequestPort):
             f"--match-head-commit={head_sha}",
         ]
         result = await self._gh.call(args, op="pr.merge")
-        if not (result.ok or "was already merged" in result.stderr.text()):
-            raise self._gh.fail(result, "pr.merge", MERGE_RULES)
+        stderr = result.stderr.text()
+        if "was already merged" in stderr:  # by someone else since the check: at which head?
+            if expected_head is not None:
+                _, merged_at, _ = await self._merge_facts(number)
+                self._check_merged_at(number, merged_at, expected_head)
+            return
+        if result.ok:
+            return
+        error = self._gh.fail(result, "pr.merge", MERGE_RULES)
+        if error.kind == "conflict" and "head branch was modified" in stderr.lower():
+            raise PortError(
+                "conflict",
+                f"pull request #{number}: its head moved after {head_sha} was checked ({error})",
+                port="changes",
+            )
+        raise error
 
     # ------------------------------------------------------------------ internals
     async def _list(self, *filters: str) -> list[ChangeRequest]:
@@ -217,6 +227,30 @@ class GhChanges(ChangeRequestPort):
             raise PortError("invalid", "a change request needs a branch", port="changes")
         found = await self._list("--state=open", f"--head={branch}")
         return next((c for c in found if c.branch == branch and c.state == "open"), None)
+
+    async def _merge_facts(self, number: str) -> tuple[str, str, list[str]]:
+        """The pull request's state, head commit and the reviewers whose veto stands."""
+        args = [
+            "pr",
+            "view",
+            number,
+            self._gh.repo_flag,
+            "--json=state,headRefOid,reviews",
+            f"--jq={PR_THEN_REVIEWS_JQ}",
+        ]
+        found = await self._gh.json_lines(args, op="pr.view")
+        pull = self._one(found[:1], number)
+        return str(pull.get("state")), parse.change_head(pull), blocking_reviewers(found[1:])
+
+    @staticmethod
+    def _check_merged_at(number: str, merged_at: str, expected_head: str | None) -> None:
+        if expected_head is not None and merged_at != expected_head:
+            raise PortError(
+                "conflict",
+                f"pull request #{number} was merged at {merged_at}, "
+                f"not at the expected head {expected_head}",
+                port="changes",
+            )
 
     def _number(self, change_id: str) -> str:
         return parse.check_number(change_id, port="changes", what="pull request")

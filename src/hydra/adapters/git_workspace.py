@@ -16,6 +16,11 @@ the port is kept (see :mod:`._gitworktree` for the per-worktree config):
   left alone. The blobs this hashes are loose objects that ``git gc`` reclaims.
 * **Commit**: ``git add -A`` into the worktree's own index, then ``git commit`` with Hydra's
   identity from the environment; no signing, no hooks.
+* **Removal with its branch**: the branch comes from the worktree's ``hydra.branch`` record
+  (the one ``create_worktree`` made, whatever the checkout was switched to since), read with
+  its head before the worktree goes. Once the worktree is removed, the branch is deleted only if
+  no other worktree has it checked out and only while it still points at that head
+  (``git update-ref -d <ref> <head>``); a worktree without the record keeps its branch.
 """
 
 from __future__ import annotations
@@ -128,7 +133,9 @@ class GitWorkspace(WorkspacePort):
             await self._discard(path, branch, commit)
             raise
         try:
-            await configure(self._git, path, base=commit, exclude=hidden, hooks=self.hooks)
+            await configure(
+                self._git, path, base=commit, branch=branch, exclude=hidden, hooks=self.hooks
+            )
         except BaseException:
             await self._discard(path, branch, commit)
             raise
@@ -149,15 +156,31 @@ class GitWorkspace(WorkspacePort):
             found.append(Worktree(name, str(entry.path), entry.branch, meta.base))
         return sorted(found, key=lambda w: w.name)
 
-    async def remove_worktree(self, name: str) -> None:
+    async def remove_worktree(self, name: str, *, delete_branch: bool = False) -> None:
         check_name(name, port=PORT)
         path = self.root / name
         contained(self.root, path, port=PORT, what="worktree")
+        owned: tuple[str, str] | None = None
+        unreadable: PortError | None = None
+        if delete_branch and (path / ".git").is_file():
+            try:
+                owned = await self._created_branch(path)
+            except PortError as exc:
+                unreadable = exc  # the worktree still goes; its branch stays (see below)
         if path.exists():
             force = ["worktree", "remove", "--force", "--force", str(path)]
             await self._git.run(force, cwd=self.repo, ok=(0, 128))
             await anyio.to_thread.run_sync(rmtree, path)
         await self._git.run(["worktree", "prune"], cwd=self.repo)
+        if unreadable is not None:
+            raise PortError(
+                unreadable.kind,
+                f"worktree {name!r} removed, but its branch is kept: which branch it was made "
+                f"with cannot be read ({unreadable})",
+                port=PORT,
+            )
+        if owned is not None:
+            await self._delete_branch(name, *owned)
 
     async def diff(self, name: str, *, max_bytes: int = 1_000_000) -> WorktreeDiff:
         path = self._locate(name)
@@ -230,6 +253,53 @@ class GitWorkspace(WorkspacePort):
         if out.code != 0 or not out.text():
             raise PortError("not_found", f"unknown base {base!r} in {self.repo}", port=PORT)
         return out.text()
+
+    async def _created_branch(self, path: Path) -> tuple[str, str] | None:
+        """``(branch, head)`` of the branch made for the worktree at ``path``; ``None`` when it
+        is no worktree of this repository, has no ``hydra.branch`` record (not made by this
+        port, or half made) or its branch is gone already."""
+        listed = await self._git.run(["worktree", "list", "--porcelain", "-z"], cwd=self.repo)
+        if all(entry.path != path for entry in parse_worktree_list(listed.fields())):
+            return None
+        # The worktree's own config file, read directly: no fallback to the shared config.
+        where = await self._git.run(["rev-parse", "--git-path", "config.worktree"], cwd=path)
+        record = ["config", "--file", str(path / where.text()), "--get-all", "hydra.branch"]
+        found = (await self._git.run(record, cwd=path, ok=(0, 1))).lines()
+        if not found:
+            return None
+        if len(found) > 1:
+            raise PortError("failed", f"{len(found)} hydra.branch records in {path}", port=PORT)
+        branch = check_branch(found[0], port=PORT)
+        ref = ["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"]
+        head = await self._git.run(ref, cwd=self.repo, ok=(0, 1))
+        return (branch, head.text()) if head.code == 0 and head.text() else None
+
+    async def _delete_branch(self, name: str, branch: str, head: str) -> None:
+        """Delete ``branch`` if nobody has it checked out and it is still at ``head``."""
+        listed = await self._git.run(["worktree", "list", "--porcelain", "-z"], cwd=self.repo)
+        holders = [
+            entry.path
+            for entry in parse_worktree_list(listed.fields())
+            if entry.branch == branch and not entry.prunable
+        ]
+        if holders:
+            raise PortError(
+                "conflict",
+                f"worktree {name!r} removed, but its branch {branch!r} is kept: it is checked "
+                f"out at {holders[0]}",
+                port=PORT,
+            )
+        delete = ["update-ref", "-m", "hydra: worktree removed", "-d", f"refs/heads/{branch}"]
+        if (await self._git.run([*delete, head], cwd=self.repo, ok=(0, 1))).code == 0:
+            return
+        now = await self._git.run(self._ref_check(branch), cwd=self.repo, ok=(0, 1))
+        if now.code == 0:  # moved since the worktree was read: someone else's commit now
+            raise PortError(
+                "conflict",
+                f"worktree {name!r} removed, but its branch {branch!r} is kept: it moved from "
+                f"{head} while the worktree was being removed",
+                port=PORT,
+            )
 
     @staticmethod
     def _ref_check(branch: str) -> list[str]:

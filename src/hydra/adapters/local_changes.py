@@ -11,7 +11,9 @@ under ``refs/hydra/changes/`` (:mod:`._gitrecords`). Its state is read from git 
 Reviews are appended as git notes to the reviewed head under ``refs/notes/hydra-reviews``
 (``git notes --ref refs/notes/hydra-reviews show <head>``) and handed to ``on_event``. The
 merge gate reads the record's latest verdict, so a veto still blocks after new commits, an
-amend or a rebase, until an ``approve`` follows. Merging is described in :mod:`._gitmerge`.
+amend or a rebase, until an ``approve`` follows. Merging is described in :mod:`._gitmerge`: the
+change's side of the merge is the head commit read (and compared with ``expected_head``) before
+the merge commit is made, never the branch name, so a commit pushed meanwhile is not merged.
 """
 
 from __future__ import annotations
@@ -183,17 +185,31 @@ class LocalChanges(ChangeRequestPort):
             "review", {"change": record.branch, "verdict": verdict, "body": body, "head": head}
         )
 
-    async def merge(self, change_id: str) -> None:
+    async def merge(self, change_id: str, *, expected_head: str | None = None) -> None:
         record = await self._record(change_id)
         heads = await self._branches.heads()
         state = await self._state(record, heads)
         if state == "merged":
+            merged_at = self._view(record, heads, state).head_sha
+            if expected_head is not None and merged_at != expected_head:
+                raise PortError(
+                    "conflict",
+                    f"change {change_id!r} was merged at {merged_at or 'an unknown head'}, "
+                    f"not at the expected head {expected_head}",
+                    port=PORT,
+                )
             return
         if state == "closed":
             raise PortError("conflict", f"change {change_id!r} is closed", port=PORT)
+        old, head = heads[record.base], heads[record.branch]
+        if expected_head is not None and head != expected_head:
+            raise PortError(
+                "conflict",
+                f"change {change_id!r}: its head moved to {head} (expected {expected_head})",
+                port=PORT,
+            )
         if record.verdict == "veto":
             raise PortError("conflict", f"change {change_id!r} is vetoed by review", port=PORT)
-        old, head = heads[record.base], heads[record.branch]
         message = f"Merge branch '{record.branch}' into {record.base}\n\n{record.title}\n"
         commit = await merge_commit(
             self._git, self.repo, base_commit=old, head=head, message=message

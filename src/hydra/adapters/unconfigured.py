@@ -109,7 +109,7 @@ class UnconfiguredChanges(_Unconfigured, ChangeRequestPort):
     async def post_review(self, change_id: str, verdict: Verdict, body: str) -> None:
         self._refuse()
 
-    async def merge(self, change_id: str) -> None:
+    async def merge(self, change_id: str, *, expected_head: str | None = None) -> None:
         self._refuse()
 
 
@@ -124,7 +124,7 @@ class UnconfiguredWorkspace(_Unconfigured, WorkspacePort):
     async def list_worktrees(self) -> list[Worktree]:
         self._refuse()
 
-    async def remove_worktree(self, name: str) -> None:
+    async def remove_worktree(self, name: str, *, delete_branch: bool = False) -> None:
         self._refuse()
 
     async def diff(self, name: str, *, max_bytes: int = 1_000_000) -> WorktreeDiff:

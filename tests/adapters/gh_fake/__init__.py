@@ -8,8 +8,9 @@ modes, ``fakegh_issues.py`` / ``fakegh_pulls.py`` the commands). ``FakeGh`` make
 runs the tests' interpreter without site packages), so an adapter given ``FakeGh.env()``
 (a ``PATH`` with that directory first, and the state file) runs the fake like the real gh.
 
-Branches are "pushed" by writing them into the state (``push_branch``); pull requests read
-them from there, which is how the ``changes`` contract suite's ``push_branch`` reaches it.
+Branches are "pushed" by writing them into the state (``push_branch``, and ``push_commit`` for
+one more commit); pull requests read them from there, which is how the ``changes`` contract
+suite's ``push_branch`` and ``push_commit`` reach it.
 """
 
 from __future__ import annotations
@@ -94,6 +95,26 @@ class FakeGh:
                 else:
                     tree[path] = data.decode()
             result["sha"] = tree_sha(tree, f"{branch}@{state['now']}")
+            state["branches"][branch] = {"sha": result["sha"], "files": tree}
+            timestamp(state)
+
+        update(self.state_path, change)
+        return result["sha"]
+
+    def push_commit(self, branch: str, files: Mapping[str, bytes | None]) -> str:
+        """One more commit on the pushed ``branch``: ``files`` applied to what it holds; its
+        new head."""
+        result: dict[str, str] = {}
+
+        def change(state: State) -> None:
+            pushed = state["branches"][branch]
+            tree = dict(pushed["files"])
+            for path, data in files.items():
+                if data is None:
+                    tree.pop(path, None)
+                else:
+                    tree[path] = data.decode()
+            result["sha"] = tree_sha(tree, f"{pushed['sha']}@{state['now']}")
             state["branches"][branch] = {"sha": result["sha"], "files": tree}
             timestamp(state)
 
