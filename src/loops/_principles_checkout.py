@@ -70,7 +70,7 @@ async def audit_worktree(
     for stale in await workspace.list_worktrees():
         if stale.name.startswith(WORKTREE_PREFIX) and stale.name != name:
             try:
-                await workspace.remove_worktree(stale.name)
+                await workspace.remove_worktree(stale.name, delete_branch=True)
             except PortError as exc:
                 log.warning("worktree.remove_failed", worktree=stale.name, error=str(exc))
     worktree = await workspace.create_worktree(name, branch=f"{BRANCH_PREFIX}{run_id}")
@@ -79,7 +79,7 @@ async def audit_worktree(
     finally:
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
             try:
-                await workspace.remove_worktree(name)
+                await workspace.remove_worktree(name, delete_branch=True)
             except PortError as exc:
                 log.warning("worktree.remove_failed", worktree=name, error=str(exc))
 

@@ -128,6 +128,7 @@ class Convergence:
                 base=self.opts.base_branch,
                 exclude=self.opts.holdout_files,
                 log=log,
+                delete_branch=lambda: not self.committed,
             ) as work:
                 self.report.outcome = await self._converge(work)
         except PortError as exc:

@@ -17,7 +17,7 @@ change request would carry.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Final
@@ -103,15 +103,20 @@ async def scratch_worktree(
     base: str,
     exclude: Sequence[str] = (),
     log: Logger,
+    delete_branch: Callable[[], bool] = lambda: True,
 ) -> AsyncIterator[Worktree]:
-    """A worktree removed afterwards whatever happens, even when the work is cancelled."""
+    """A worktree removed afterwards whatever happens, even when the work is cancelled.
+
+    Its branch goes with it unless ``delete_branch()`` says otherwise at removal time (a
+    branch that received a fix carries a change request and must stay).
+    """
     worktree = await workspace.create_worktree(name, branch=branch, base=base, exclude=exclude)
     try:
         yield worktree
     finally:
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
             try:
-                await workspace.remove_worktree(name)
+                await workspace.remove_worktree(name, delete_branch=delete_branch())
             except PortError as exc:
                 log.warning("worktree.remove_failed", worktree=name, error=str(exc))
 

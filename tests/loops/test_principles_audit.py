@@ -80,6 +80,12 @@ async def test_a_healthy_repository_becomes_ready(tmp_path: Path) -> None:
     ]
     assert state_of(tmp_path)["status"] == "ready"
     assert await mock.workspace().list_worktrees() == []  # the audit checkout is gone
+    run = started_run(h)
+    assert mock.workspace().branch_head(f"hydra/principles/{run}") is None  # and its branch
+
+
+def started_run(h: Harness) -> str:
+    return str(h.records(LOOP, "tick.started")[-1]["run"])
 
 
 @pytest.mark.parametrize(

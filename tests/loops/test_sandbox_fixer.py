@@ -117,6 +117,11 @@ async def test_a_successful_fix_is_committed_and_proposed(tmp_path: Path) -> Non
     ]
     assert mock.agent.runs[0].source == "sandbox_fixer:demo"
     assert await mock.workspace().list_worktrees() == []
+    # scratch checkouts of the holdouts leave no branch behind; the fix's branch stays
+    run = str(h.records(LOOP, "tick.started")[-1]["run"])
+    for suffix in ("-h0", "-h1", "-h2"):
+        assert mock.workspace().branch_head(f"{change.branch}{suffix}") is None, suffix
+    assert run in change.branch
 
 
 async def test_an_open_fix_is_awaited_and_its_merge_satisfies_the_repository(
