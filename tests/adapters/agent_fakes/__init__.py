@@ -1,0 +1,1 @@
+"""Test support for the agent adapters: fake ``claude`` / ``codex`` CLIs and helpers."""
