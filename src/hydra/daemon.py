@@ -34,8 +34,10 @@ from hydra.loop_services import open_services
 from hydra.orchestrator import Orchestrator
 from hydra.redact import Redactor
 from hydra.registry import LoopRegistry
+from hydra.repos import ManagedRepo
+from hydra.runner import Runner, kill_all, reap_orphans
 from hydra.runtime import Runtime
-from hydra.sdk import AuditSink
+from hydra.sdk import AuditSink, current_tick
 from hydra.settings import HydraSettings, managed_repos
 from hydra.shadow import world_chooser
 from hydra.statefile import DurabilityError
@@ -44,6 +46,7 @@ from hydra.token import ensure_token
 from ports import World
 
 EXIT_FATAL = 70
+HOUSEKEEPING_S = 5.0
 SHUTDOWN_RECORD_TIMEOUT_S = 5.0
 
 
@@ -139,7 +142,9 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
     configure_logging(redactor, level=settings.log.level, fmt=settings.log.format)
     log = get_logger("hydra")
     registry = hooks.registry or LoopRegistry.discover()
-    configs = resolve_loop_configs(settings.loops, registry)
+    configs = resolve_loop_configs(
+        settings.loops, registry, default_mode="live" if settings.world == "fake" else None
+    )
     broken = {e.name: e.error or e.status for e in registry if e.status == "broken"}
     for name, error in broken.items():
         log.error("loop.broken", loop=name, error=error)
@@ -180,7 +185,11 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
         )
         ledger = CostLedger(costs, history=_cost_records(audit_root))
         budgets = BudgetGuard(ledger, board)
-        world = _build_world(settings, data_dir, hooks)
+        changes = await audit.stream("changes")
+        runner = Runner(cost_sink=ledger.runner_sink())
+        world = _build_world(
+            settings, data_dir, hooks, repos=repos, runner=runner, ledger=ledger, changes=changes
+        )
         services = await open_services(audit, audit_root, data_dir / "state")
         orchestrator = Orchestrator(
             registry,
@@ -240,6 +249,11 @@ async def _serve(
         fatal.append(exc)
         stop.set()
 
+    async def housekeeping() -> None:
+        while True:
+            await anyio.sleep(HOUSEKEEPING_S)
+            await anyio.to_thread.run_sync(reap_orphans)
+
     async def watch_signals() -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for signum in signals:
@@ -266,6 +280,7 @@ async def _serve(
         async with anyio.create_task_group() as tg:
             tg.start_soon(watch_fatal, name="watch-fatal")
             tg.start_soon(watch_signals, name="watch-signals")
+            tg.start_soon(housekeeping, name="housekeeping")
             await tg.start(runtime.orchestrator.run, name="orchestrator")
             await tg.start(server.serve, name="api")
             log.info("daemon.ready", url=url, loops=len(runtime.configs), world=runtime.world.kind)
@@ -306,6 +321,9 @@ async def _shutdown(runtime: Runtime, server: Any, control: Any, log: Any) -> No
     log.info("daemon.stopping", grace_s=runtime.settings.orchestrator.shutdown_grace_s)
     server.request_stop()
     await runtime.orchestrator.shutdown(runtime.settings.orchestrator.shutdown_grace_s)
+    killed = kill_all()  # a backstop: cancelled ticks already killed their process groups
+    if killed:
+        log.warning("daemon.killed_leftover_processes", groups=killed)
     with anyio.CancelScope(shield=True), anyio.move_on_after(SHUTDOWN_RECORD_TIMEOUT_S):
         await control.append("daemon.stopped", actor="daemon", payload={"pid": os.getpid()})
     log.info("daemon.stopped")
@@ -317,12 +335,38 @@ def _announce(url: str, token: str, generated: bool) -> None:
     print(f"Hydra is running. Dashboard: {url}#token={token}{note}", flush=True)  # noqa: T201
 
 
-def _build_world(settings: HydraSettings, data_dir: Path, hooks: DaemonHooks) -> World:
+def _build_world(
+    settings: HydraSettings,
+    data_dir: Path,
+    hooks: DaemonHooks,
+    *,
+    repos: list[ManagedRepo],
+    runner: Runner,
+    ledger: CostLedger,
+    changes: AuditSink,
+) -> World:
     if hooks.world_factory is not None:
         return hooks.world_factory(settings, data_dir)
-    from hydra.adapters.worlds import build_world
+    from hydra.adapters.worlds import WorldError, build_world
 
-    return build_world(settings, data_dir)
+    async def on_change_event(action: str, payload: dict[str, object]) -> None:
+        tick = current_tick()
+        actor = f"loop:{tick.loop}" if tick else "daemon"
+        await changes.append(
+            action, actor=actor, payload=payload, run=tick.run_id if tick else None
+        )
+
+    try:
+        return build_world(
+            settings,
+            data_dir,
+            repos,
+            runner=runner,
+            cost_sink=ledger.runner_sink(),
+            on_change_event=on_change_event,
+        )
+    except WorldError as exc:
+        raise StartupError(f"config error: {exc}") from None
 
 
 def _control_records(audit_root: Path) -> list[dict[str, Any]]:

@@ -49,17 +49,29 @@ class LoopConfig:
 
 
 def resolve_loop_configs(
-    raw: Mapping[str, Mapping[str, Any]], registry: LoopRegistry
+    raw: Mapping[str, Mapping[str, Any]],
+    registry: LoopRegistry,
+    *,
+    default_mode: LoopMode | None = None,
 ) -> dict[str, LoopConfig]:
-    """Validate every ``[loops.<name>]`` table; one :class:`LoopConfig` per loadable loop."""
+    """Validate every ``[loops.<name>]`` table; one :class:`LoopConfig` per loadable loop.
+
+    ``default_mode`` replaces each loop's own default mode where the table sets none (the fake
+    world spends nothing, so there every loop runs live unless told otherwise).
+    """
     for name in raw:
         if name not in registry:
             known = ", ".join(registry.names()) or "none"
             raise SettingsError(f"loops.{name}: unknown loop (known loops: {known})")
-    return {entry.name: _resolve(entry, raw.get(entry.name, {})) for entry in registry.loadable()}
+    return {
+        entry.name: _resolve(entry, raw.get(entry.name, {}), default_mode)
+        for entry in registry.loadable()
+    }
 
 
-def _resolve(entry: LoopEntry, table: Mapping[str, Any]) -> LoopConfig:
+def _resolve(
+    entry: LoopEntry, table: Mapping[str, Any], default_mode: LoopMode | None
+) -> LoopConfig:
     cls = entry.loop_class
     prefix = f"loops.{entry.name}."
     common_raw = {k: v for k, v in table.items() if k in COMMON_KEYS}
@@ -88,7 +100,7 @@ def _resolve(entry: LoopEntry, table: Mapping[str, Any]) -> LoopConfig:
         enabled=common.enabled,
         interval_s=interval,
         timeout_s=common.timeout_s or float(cls.default_timeout_s),
-        mode=common.mode or cls.default_mode,
+        mode=common.mode or default_mode or cls.default_mode,
         options=options,
         bounds=(float(low), float(high)),
         daily_budget_usd=common.daily_budget_usd,

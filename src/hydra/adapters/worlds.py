@@ -1,36 +1,126 @@
-"""Builds the :class:`ports.World` that settings choose (``local``, ``github`` or ``fake``)."""
+"""Builds the :class:`ports.World` that settings choose: ``local``, ``github`` or ``fake``.
+
+* ``local`` (the default): each managed repository's git checkout, the local issue inbox under
+  the data dir, local branches as change requests, shell scenarios, agent CLIs from PATH.
+* ``github``: issues and pull requests through the ``gh`` CLI; worktrees and scenarios as in
+  ``local``. Every repository needs ``github = "owner/name"``.
+* ``fake``: the in-memory :class:`fakes.MockWorld` (``hydra run --demo``), seeded so the loops
+  have something to do, its agent's spend metered into the cost ledger.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+from hydra.adapters.agent_select import find_agent
+from hydra.adapters.gh_changes import GhChanges
+from hydra.adapters.gh_issues import GhIssues
+from hydra.adapters.git_workspace import GitWorkspace
 from hydra.adapters.host import PsutilHost
-from hydra.adapters.unconfigured import (
-    UnconfiguredAgent,
-    UnconfiguredChanges,
-    UnconfiguredIssues,
-    UnconfiguredSandbox,
-    UnconfiguredWorkspace,
-)
+from hydra.adapters.inbox import LocalInbox
+from hydra.adapters.local_changes import LocalChanges
+from hydra.adapters.metered import CostSink, MeteredAgent
+from hydra.adapters.shell_sandbox import ShellSandbox
 from hydra.clock import SystemClock
+from hydra.repos import ManagedRepo
+from hydra.runner import Runner, Secret
 from hydra.settings import HydraSettings
-from ports import RepoPorts, World
+from ports import AgentPort, ChangeRequestPort, IssuePort, RepoPorts, World
+
+OnChangeEvent = Callable[[str, dict[str, object]], Awaitable[None]]
 
 
-def build_world(settings: HydraSettings, data_dir: Path) -> World:
+class WorldError(Exception):
+    """The settings do not describe a usable world (one line for the operator)."""
+
+
+def build_world(
+    settings: HydraSettings,
+    data_dir: Path,
+    repos: Sequence[ManagedRepo],
+    *,
+    runner: Runner,
+    cost_sink: CostSink,
+    on_change_event: OnChangeEvent | None = None,
+) -> World:
     host = PsutilHost(data_dir, data_dir / "audit")
-    why = f"the {settings.world} world's adapters are not built yet"
-    repo = RepoPorts(
-        name=Path.cwd().name,
-        issues=UnconfiguredIssues(why),
-        changes=UnconfiguredChanges(why),
-        workspace=UnconfiguredWorkspace(why),
-        sandbox=UnconfiguredSandbox(why),
-    )
+    if settings.world == "fake":
+        return _fake_world(repos, host, cost_sink)
+    ports: dict[str, RepoPorts] = {}
+    for repo in repos:
+        issues, changes = _tracker(settings, data_dir, repo, runner, on_change_event)
+        ports[repo.name] = RepoPorts(
+            name=repo.name,
+            issues=issues,
+            changes=changes,
+            workspace=GitWorkspace(
+                repo.path, repo.name, data_dir / "worktrees" / repo.name, runner
+            ),
+            sandbox=ShellSandbox(runner, source=f"sandbox.shell:{repo.name}"),
+        )
     return World(
         kind=settings.world,
-        agent=UnconfiguredAgent(why),
+        agent=_agent(settings, data_dir, runner),
         host=host,
         clock=SystemClock(),
-        repos={repo.name: repo},
+        repos=ports,
+    )
+
+
+def _tracker(
+    settings: HydraSettings,
+    data_dir: Path,
+    repo: ManagedRepo,
+    runner: Runner,
+    on_change_event: OnChangeEvent | None,
+) -> tuple[IssuePort, ChangeRequestPort]:
+    if settings.world == "github":
+        if repo.github is None:
+            raise WorldError(f"repos.{repo.name}.github: required in the github world (owner/name)")
+        env = _secrets(settings.github.pass_env)
+        gh = settings.github.command
+        return (
+            GhIssues(repo.github, runner, executable=gh, env=env),
+            GhChanges(repo.github, runner, executable=gh, env=env),
+        )
+    return (
+        LocalInbox(data_dir, repo.name),
+        LocalChanges(repo.path, repo.name, runner, on_event=on_change_event),
+    )
+
+
+def _agent(settings: HydraSettings, data_dir: Path, runner: Runner) -> AgentPort:
+    keys = _secrets(settings.agent.pass_env)
+    return find_agent(
+        settings.agent.provider,
+        runner=runner,
+        transcripts_dir=data_dir / "transcripts",
+        model=settings.agent.model,
+        claude_command=settings.agent.claude_command,
+        codex_command=settings.agent.codex_command,
+        anthropic_api_key=keys.get("ANTHROPIC_API_KEY"),
+        openai_api_key=keys.get("OPENAI_API_KEY"),
+    )
+
+
+def _secrets(names: Sequence[str]) -> dict[str, Secret]:
+    return {name: Secret(os.environ[name]) for name in names if os.environ.get(name)}
+
+
+def _fake_world(repos: Sequence[ManagedRepo], host: PsutilHost, cost_sink: CostSink) -> World:
+    from fakes import MockWorld
+    from hydra.adapters.demo import seed_demo
+
+    mock = MockWorld(repos=[r.name for r in repos], now=datetime.now(UTC))
+    seed_demo(mock)
+    world = mock.world
+    return World(
+        kind="fake",
+        agent=MeteredAgent(world.agent, cost_sink),
+        host=host,
+        clock=SystemClock(),
+        repos=world.repos,
     )
