@@ -70,14 +70,31 @@ class RepoSettings(_Section):
     """Base branch for worktrees and change requests; default: the checkout's ``HEAD``."""
 
 
+class ClaudeSettings(_Section):
+    command: str = "claude"
+    model: str | None = None
+    permission_mode: Literal["acceptEdits", "auto", "default", "dontAsk", "plan"] = "acceptEdits"
+    """``bypassPermissions`` is not offered: the CLI refuses it as root, and it is unsafe."""
+    allowed_tools: tuple[str, ...] = ()
+    """Tools the agent may use without asking (e.g. ``Bash(pytest:*)``); others are refused."""
+    max_turns: int | None = Field(default=None, gt=0)
+
+
+class CodexSettings(_Section):
+    command: str = "codex"
+    model: str | None = None
+    """Set it: ``codex exec`` does not report its model, so an unset one is priced high."""
+    sandbox: Literal["read-only", "workspace-write"] = "workspace-write"
+
+
 class AgentSettings(_Section):
     provider: Literal["auto", "claude", "codex", "none"] = "auto"
     """``auto`` takes the first of claude, codex found on PATH."""
-    claude_command: str = "claude"
-    codex_command: str = "codex"
-    model: str | None = None
-    pass_env: tuple[str, ...] = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
-    """Environment variables handed to agent CLIs (as secrets: never on a command line)."""
+    claude: ClaudeSettings = ClaudeSettings()
+    codex: CodexSettings = CodexSettings()
+    pass_env: tuple[str, ...] = ("ANTHROPIC_API_KEY", "CODEX_API_KEY", "OPENAI_API_KEY")
+    """Keys handed to agent CLIs (as secrets, never on a command line): ``ANTHROPIC_API_KEY`` to
+    claude; ``CODEX_API_KEY`` (or, failing that, ``OPENAI_API_KEY``) to codex."""
 
 
 class GithubSettings(_Section):

@@ -92,6 +92,11 @@ class CliAgent(AgentPort, abc.ABC):
     async def preflight(self, binary: str, *, source: str, timeout: float) -> None:  # noqa: ASYNC109 - a runner timeout, not a cancel scope
         """Checks before the run (raise `ports.AuthFailed` to refuse it); default none."""
 
+    @property
+    def command(self) -> str:
+        """The CLI's name or path as configured."""
+        return self._command
+
     # ------------------------------------------------------------------ AgentPort
     def binary(self) -> str | None:
         """The CLI's absolute path, looked up on ``search_path`` (default ``PATH``) each call.

@@ -19,7 +19,7 @@ from hydra.adapters.unconfigured import UnconfiguredAgent
 from hydra.runner import Runner, Secret
 from ports import AgentPort
 
-__all__ = ["AgentPreference", "find_agent"]
+__all__ = ["AgentPreference", "choose_agent", "find_agent"]
 
 AgentPreference = Literal["auto", "claude", "codex", "none"]
 
@@ -51,6 +51,15 @@ def find_agent(
         runner=runner, transcripts_dir=transcripts_dir, command=codex_command,
         search_path=search_path, model=model, api_key=openai_api_key,
     )  # fmt: skip
+    return choose_agent(preference, claude, codex, where=search_path)
+
+
+def choose_agent(
+    preference: AgentPreference, claude: CliAgent, codex: CliAgent, *, where: str | None = None
+) -> AgentPort:
+    """``preference`` among already-built agents; ``auto`` takes the first whose CLI exists."""
+    if preference == "none":
+        return UnconfiguredAgent("no agent: [agent] provider is 'none'")
     if preference == "claude":
         return claude
     if preference == "codex":
@@ -59,6 +68,5 @@ def find_agent(
     for agent in candidates:
         if agent.binary() is not None:
             return agent
-    where = search_path if search_path is not None else "PATH"
-    names = " or ".join(repr(name) for name in (claude_command, codex_command))
-    return UnconfiguredAgent(f"no agent CLI found: neither {names} is on {where}")
+    names = " or ".join(repr(agent.command) for agent in candidates)
+    return UnconfiguredAgent(f"no agent CLI found: neither {names} is on {where or 'PATH'}")

@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hydra.adapters.agent_select import find_agent
+from hydra.adapters.agent_claude import ClaudeAgent
+from hydra.adapters.agent_codex import CodexAgent
+from hydra.adapters.agent_select import choose_agent
 from hydra.adapters.gh_changes import GhChanges
 from hydra.adapters.gh_issues import GhIssues
 from hydra.adapters.git_workspace import GitWorkspace
@@ -93,17 +95,28 @@ def _tracker(
 
 
 def _agent(settings: HydraSettings, data_dir: Path, runner: Runner) -> AgentPort:
-    keys = _secrets(settings.agent.pass_env)
-    return find_agent(
-        settings.agent.provider,
+    agent = settings.agent
+    keys = _secrets(agent.pass_env)
+    transcripts = data_dir / "transcripts"
+    claude = ClaudeAgent(
         runner=runner,
-        transcripts_dir=data_dir / "transcripts",
-        model=settings.agent.model,
-        claude_command=settings.agent.claude_command,
-        codex_command=settings.agent.codex_command,
-        anthropic_api_key=keys.get("ANTHROPIC_API_KEY"),
-        openai_api_key=keys.get("OPENAI_API_KEY"),
+        transcripts_dir=transcripts,
+        command=agent.claude.command,
+        model=agent.claude.model,
+        api_key=keys.get("ANTHROPIC_API_KEY"),
+        permission_mode=agent.claude.permission_mode,
+        allowed_tools=agent.claude.allowed_tools,
+        max_turns=agent.claude.max_turns,
     )
+    codex = CodexAgent(
+        runner=runner,
+        transcripts_dir=transcripts,
+        command=agent.codex.command,
+        model=agent.codex.model,
+        api_key=keys.get("CODEX_API_KEY") or keys.get("OPENAI_API_KEY"),
+        sandbox=agent.codex.sandbox,
+    )
+    return choose_agent(agent.provider, claude, codex)
 
 
 def _secrets(names: Sequence[str]) -> dict[str, Secret]:
