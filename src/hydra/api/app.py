@@ -34,6 +34,31 @@ OPERATIONS: list[Operation] = [
 ]
 
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
+
+
+def _dashboard_paths() -> dict[str, Any]:
+    """The page and each of its assets, from the table their routes are built from."""
+    paths: dict[str, Any] = {}
+    for path, (name, media) in dashboard._ASSETS.items():
+        page = path == "/"
+        paths[path] = {
+            "get": {
+                "operationId": "dashboard" if page else f"asset_{name.replace('.', '_')}",
+                "summary": "The dashboard page (token from the URL fragment)"
+                if page
+                else f"Dashboard asset {name}",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": name,
+                        "content": {media.split(";")[0]: {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        }
+    return paths
+
+
 EXTRA_PATHS: dict[str, Any] = {
     "/api/events": {
         "get": {
@@ -45,7 +70,12 @@ EXTRA_PATHS: dict[str, Any] = {
                     "description": "an event stream",
                     "content": {"text/event-stream": {"schema": {"type": "string"}}},
                 },
-                "401": {"description": "missing or wrong bearer token"},
+                "401": {
+                    "description": "missing or wrong bearer token",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorView"}}
+                    },
+                },
             },
         }
     },
@@ -75,7 +105,7 @@ EXTRA_PATHS: dict[str, Any] = {
             "operationId": "metrics",
             "summary": "Prometheus metrics",
             "security": [],
-            "responses": {"200": {"description": "text format 0.0.4", "content": _TEXT}},
+            "responses": {"200": {"description": "Prometheus text format", "content": _TEXT}},
         }
     },
     "/openapi.json": {
@@ -91,19 +121,7 @@ EXTRA_PATHS: dict[str, Any] = {
             },
         }
     },
-    "/": {
-        "get": {
-            "operationId": "dashboard",
-            "summary": "The dashboard page (token from the URL fragment)",
-            "security": [],
-            "responses": {
-                "200": {
-                    "description": "HTML",
-                    "content": {"text/html": {"schema": {"type": "string"}}},
-                }
-            },
-        }
-    },
+    **_dashboard_paths(),
 }
 
 

@@ -112,15 +112,20 @@ class _StateCollector(Collector):
         yield enabled
         yield backoff
         yield failures
-        spend = CounterMetricFamily(
-            "hydra_spend_usd", "Spend recorded in the costs stream", labels=["loop", "source"]
+        # Two families, not one with an empty label on each sample: each sums to the total.
+        by_loop = CounterMetricFamily(
+            "hydra_loop_spend_usd", "Spend in the costs stream by loop", labels=["loop"]
+        )
+        by_source = CounterMetricFamily(
+            "hydra_source_spend_usd", "Spend in the costs stream by source", labels=["source"]
         )
         live = rt.ledger.live
         for loop, totals in sorted(live.by_loop.items()):
-            spend.add_metric([loop, ""], totals.usd)
+            by_loop.add_metric([loop], totals.usd)
         for source, totals in sorted(live.by_source.items()):
-            spend.add_metric(["", source], totals.usd)
-        yield spend
+            by_source.add_metric([source], totals.usd)
+        yield by_loop
+        yield by_source
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d:?\d\d)")
+
+
+def _rfc3339(value: object) -> object:
+    # pydantic would also take a number of seconds since the epoch: not what is documented.
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("expected an RFC 3339 date-time with a timezone (2026-11-22T10:00:00Z)")
+    return value
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 and the like
+        raise ValueError("out of range once converted to UTC") from None
+
+
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc)]
+"""A query bound: timezone-aware, converted to UTC (a 422 instead of an overflow later)."""
+ActionPattern = Annotated[str, Field(pattern=r"^[^*]+(\.\*)?$")]
+"""An exact action name or a ``prefix.*`` pattern (what :class:`RecordFilter` accepts)."""
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: JSON types as documented ("enabled": "no" or 0 is refused, not read as false)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class _View(BaseModel):

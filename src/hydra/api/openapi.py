@@ -38,7 +38,9 @@ def build_openapi(operations: Sequence[Operation], extra_paths: dict[str, Any]) 
     for op in operations:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
     for path, item in extra_paths.items():
-        paths.setdefault(path, {}).update(item)
+        paths.setdefault(path, {}).update(
+            {method: _with_host_error(spec) for method, spec in item.items()}
+        )
     return {
         "openapi": "3.1.0",
         "info": {"title": "Hydra daemon API", "version": __version__},
@@ -49,6 +51,15 @@ def build_openapi(operations: Sequence[Operation], extra_paths: dict[str, Any]) 
         "security": [{"bearer": []}],
         "paths": paths,
     }
+
+
+def _with_host_error(spec: dict[str, Any]) -> dict[str, Any]:
+    """The ``Host`` check answers 400 on every path, documented or written by hand."""
+    error = {
+        "description": _ERROR_TEXT[400],
+        "content": {"application/json": {"schema": _ref(ErrorView)}},
+    }
+    return {**spec, "responses": {**spec["responses"], "400": error}}
 
 
 def _body_of(operations: Iterable[Operation], model: type[BaseModel]) -> type[BaseModel] | None:

@@ -7,9 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from hydra.api.models import AuditPage, FindingView, StreamList, StreamView, VerifyView
+from hydra.api.models import (
+    ActionPattern,
+    AuditPage,
+    FindingView,
+    StreamList,
+    StreamView,
+    UtcDatetime,
+    VerifyView,
+)
 from hydra.api.operations import ApiError, Call, Operation
 from hydra.audit import RecordFilter, iter_records_reverse, list_streams, verify
 
@@ -22,12 +30,12 @@ class AuditQuery(BaseModel):
     before_seq: int | None = Field(default=None, ge=1)
     """Records with a lower seq than this (page back); default: from the newest."""
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
-    action: list[str] | None = None
+    action: list[ActionPattern] | None = None
     """Exact action names or ``prefix.*`` patterns; any may match."""
     run: str | None = None
     actor: str | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: UtcDatetime | None = None
+    until: UtcDatetime | None = None
 
 
 def _root(call: Call) -> Path:

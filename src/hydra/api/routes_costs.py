@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import anyio
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
-from hydra.api.models import BudgetView, CostsView
+from hydra.api.models import BudgetView, CostsView, UtcDatetime
 from hydra.api.operations import ApiError, Call, Operation
-from hydra.api.views import budget_view
+from hydra.api.views import budget_view, today
 from hydra.audit import RecordFilter, iter_records
 from hydra.costs import COST_ACTION, Rollup, rollup
 from hydra.ids import utc_iso
@@ -18,8 +18,8 @@ from hydra.ids import utc_iso
 class CostQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: UtcDatetime | None = None
+    until: UtcDatetime | None = None
 
 
 def _rollup(root: object, since: datetime | None, until: datetime | None) -> Rollup:
@@ -37,7 +37,10 @@ async def get_costs(call: Call) -> CostsView:
         _rollup, rt.data_dir / "audit", query.since, query.until
     )
     data = result.to_dict()
-    budgets: dict[str, BudgetView] = {name: budget_view(rt, name) for name in sorted(rt.configs)}
+    day = today()
+    budgets: dict[str, BudgetView] = {
+        name: budget_view(rt, name, day=day) for name in sorted(rt.configs)
+    }
     return CostsView(
         since=utc_iso(query.since) if query.since else None,
         until=utc_iso(query.until) if query.until else None,
