@@ -206,24 +206,30 @@ class LoopSupervisor:
             observe(self.name, outcome)
         if outcome.kind == "skipped":
             return
-        self.status.ticks += 1
-        self.status.last_outcome = outcome
-        if outcome.kind == "terminal":
-            await self.deps.on_terminal(self.name, outcome)
-        if outcome.failed:
-            await self._record_failure(outcome)
-        elif self.status.consecutive_failures:
-            await self._record_recovery()
+        status = self.status
+        status.ticks += 1
+        status.last_outcome = outcome
+        failures_before = status.consecutive_failures
         interval = self._interval_with_jitter()
+        # The status is complete before anything is awaited, so readers never see a failure
+        # count without its backoff.
         if outcome.failed:
-            self.status.backoff_s = self._backoff_s()
-            self.status.state = LoopState.BACKING_OFF
-            delay = max(interval, self.status.backoff_s)
-            self._next_due = time.monotonic() + delay
+            status.consecutive_failures += 1
+            status.backoff_s = self._backoff_s()
+            status.state = LoopState.BACKING_OFF
+            self._next_due = time.monotonic() + max(interval, status.backoff_s)
         else:
-            self.status.state = LoopState.WAITING
+            status.consecutive_failures = 0
+            status.backoff_s = 0.0
+            status.state = LoopState.WAITING
             self._next_due = max(self._last_due + interval, time.monotonic())
         self._publish_next_due()
+        if outcome.kind == "terminal":
+            await self.deps.on_terminal(self.name, outcome)
+        if outcome.failed and failures_before == 0:
+            await self._record_unhealthy(outcome)
+        elif not outcome.failed and failures_before:
+            await self._record_recovery(failures_before)
 
     def _backoff_s(self) -> float:
         s = self.deps.settings
@@ -231,21 +237,16 @@ class LoopSupervisor:
         raw = min(s.backoff_cap_s, s.backoff_base_s * (2.0**exp))
         return raw * random.uniform(0.8, 1.0)  # noqa: S311 - jitter, not cryptography
 
-    async def _record_failure(self, outcome: TickOutcome) -> None:
-        self.status.consecutive_failures += 1
-        if self.status.consecutive_failures == 1:
-            self._log.warning("loop.unhealthy", loop=self.name, error=outcome.error)
-            await self.sink.append(
-                "health.degraded",
-                actor="daemon",
-                payload={"outcome": outcome.kind, "error": outcome.error},
-                run=outcome.run_id,
-            )
+    async def _record_unhealthy(self, outcome: TickOutcome) -> None:
+        self._log.warning("loop.unhealthy", loop=self.name, error=outcome.error)
+        await self.sink.append(
+            "health.degraded",
+            actor="daemon",
+            payload={"outcome": outcome.kind, "error": outcome.error},
+            run=outcome.run_id,
+        )
 
-    async def _record_recovery(self) -> None:
-        failures = self.status.consecutive_failures
-        self.status.consecutive_failures = 0
-        self.status.backoff_s = 0.0
+    async def _record_recovery(self, failures: int) -> None:
         self._log.info("loop.recovered", loop=self.name, after_failures=failures)
         await self.sink.append(
             "health.recovered", actor="daemon", payload={"after_failures": failures}

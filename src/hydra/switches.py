@@ -189,6 +189,7 @@ class SwitchBoard:
         interval_s: float | None = None,
         mode: Literal["live", "shadow"] | None = None,
         daily_budget_usd: float | None = None,
+        clear_budget: bool = False,
         drain: bool = False,
     ) -> SwitchEvent | None:
         """Change a loop's switch; ``None`` when nothing changed (idempotent, not audited)."""
@@ -201,6 +202,8 @@ class SwitchBoard:
             changes = _diff(
                 before, enabled=enabled, interval_s=interval_s, mode=mode, budget=daily_budget_usd
             )
+            if clear_budget and before.daily_budget_usd is not None:
+                changes["daily_budget_usd"] = {"old": before.daily_budget_usd, "new": None}
             if not changes:
                 return None
             action = (

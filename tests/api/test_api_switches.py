@@ -332,3 +332,20 @@ async def test_the_loop_list_is_exactly_its_documented_model(tmp_path: Path) -> 
         for loop in raw["loops"]:
             detail = (await api.client.get(f"/api/loops/{loop['name']}")).json()
             assert detail.keys() == loop.keys()
+
+
+async def test_a_runtime_budget_can_be_cleared_with_null(api: Api) -> None:
+    set_cap = {"daily_budget_usd": 3.5, "reason": "cap it"}
+    assert (await api.client.put("/api/loops/counting", json=set_cap)).status_code == 200
+    response = await api.client.put(
+        "/api/loops/counting", json={"daily_budget_usd": None, "reason": "uncap it"}
+    )
+    assert response.status_code == 200
+    assert response.json()["changed"] is True
+    assert response.json()["budget"]["daily_budget_usd"] is None
+    cleared = api.harness.records("control", "loop.updated")[-1]
+    assert cleared["payload"]["changes"] == {"daily_budget_usd": {"old": 3.5, "new": None}}
+    again = await api.client.put(
+        "/api/loops/counting", json={"daily_budget_usd": None, "reason": "still uncapped"}
+    )
+    assert again.json()["changed"] is False

@@ -46,6 +46,8 @@ class LoopUpdate(_Body):
     interval_s: float | None = Field(default=None, gt=0)
     mode: Literal["live", "shadow"] | None = None
     daily_budget_usd: float | None = Field(default=None, ge=0)
+    """A spend cap per UTC day for this loop; ``null`` removes the runtime cap (the config's
+    applies again)."""
     reason: str = Field(min_length=1, max_length=500)
     drain: bool = False
     """When switching off: let the in-flight tick finish instead of cancelling it."""

@@ -50,6 +50,7 @@ async def update_loop(call: Call) -> LoopUpdated:
         interval_s=body.interval_s,
         mode=body.mode,
         daily_budget_usd=body.daily_budget_usd,
+        clear_budget="daily_budget_usd" in body.model_fields_set and body.daily_budget_usd is None,
         drain=body.drain,
     )
     view = loop_view(rt, rt.orchestrator.status(name))
