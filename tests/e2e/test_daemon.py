@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hydra.audit import iter_records
 
+from hydra.audit import iter_records
 from tests.helpers.daemon import daemon, run_cli
 
 pytestmark = pytest.mark.e2e

@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-from hydra.audit import AuditLog
 
+from hydra.audit import AuditLog
 from tests.helpers.harness import running
 from tests.helpers.loops import CountingLoop
 

@@ -76,8 +76,8 @@ class ProcessRegistry:
                 signalled += 1
         return signalled
 
-    def reap_orphans(self) -> int:
-        """Reap zombie children no runner call is responsible for; returns how many.
+    def reap_orphans(self) -> list[int]:
+        """Reap zombie children no runner call is responsible for; returns their pids.
 
         Housekeeping for the daemon to call periodically: members that left their
         group (``setsid``, e.g. a detached ``git gc``) are adopted by the subreaper
@@ -87,19 +87,19 @@ class ProcessRegistry:
         """
         self._prune()
         if self._spawning or not hasattr(os, "waitid"):
-            return 0
+            return []
         try:
             children = psutil.Process().children()
         except psutil.Error:
-            return 0
+            return []
         own_group = os.getpgrp()
-        reaped = 0
+        reaped: list[int] = []
         for child in children:
             if child.pid in self._groups or not _is_stray_zombie(child, own_group):
                 continue
             try:
                 if os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG) is not None:
-                    reaped += 1
+                    reaped.append(child.pid)
             except ChildProcessError:
                 continue
         return reaped
@@ -121,6 +121,6 @@ def kill_all(sig: int = signal.SIGKILL) -> int:
     return DEFAULT_REGISTRY.kill_all(sig)
 
 
-def reap_orphans() -> int:
+def reap_orphans() -> list[int]:
     """`ProcessRegistry.reap_orphans` on the default registry."""
     return DEFAULT_REGISTRY.reap_orphans()
