@@ -127,10 +127,15 @@ async def test_cancelled_appender_still_commits(root: Path) -> None:
     with anyio.fail_after(10):
         async with AuditLog(root) as log:
             stream = await log.stream("control")
+            queued = anyio.Event()
+
+            async def cancelled() -> None:
+                queued.set()  # append() queues its record before its first await
+                await stream.append("cancelled", actor="t")
+
             async with anyio.create_task_group() as tg:
-                tg.start_soon(partial(stream.append, "cancelled", actor="t"))
-                while not log._pending:  # the record is queued synchronously by append()
-                    await anyio.lowlevel.checkpoint()
+                tg.start_soon(cancelled)
+                await queued.wait()
                 tg.cancel_scope.cancel()
             after = await stream.append("after", actor="t")
     assert after["seq"] == 2

@@ -1,4 +1,4 @@
-"""One commit round: everything pending across all streams, in one worker-thread call.
+"""One commit round: everything pending across all streams, run by the committer thread.
 
 Per stream: take the file lock, catch up with other processes, seal and append the
 batch with one ``os.write``, fsync (unless the round uses one ``syncfs``), release the
@@ -37,7 +37,7 @@ class RoundResult:
 def commit_round(
     work: dict[StreamFile, list[Pending]], policy: SyncPolicy, root: Path, root_fd: int
 ) -> RoundResult:
-    """Commit ``work``; blocking, meant for ``anyio.to_thread.run_sync``."""
+    """Commit ``work``; blocking, run by :class:`~hydra.audit._committer_thread.CommitterThread`."""
     result = RoundResult()
     use_syncfs = policy.use_syncfs(len(work))
     written: list[tuple[StreamFile, list[Pending], int, float]] = []
