@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,9 @@ def install_hooks(directory: Path) -> None:
     hook = directory / "pre-push"
     if hook.is_file() and os.access(hook, os.X_OK) and hook.read_bytes() == PRE_PUSH:
         return
-    scratch = directory / f".pre-push.{os.getpid()}.tmp"
+    # Unique per call, not only per process: worktrees made at the same time (two preflight
+    # attempts, two loops) install the hook concurrently from worker threads.
+    scratch = directory / f".pre-push.{os.getpid()}.{threading.get_ident()}.tmp"
     scratch.write_bytes(PRE_PUSH)
     scratch.chmod(0o755)
     scratch.replace(hook)
