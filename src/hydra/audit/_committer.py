@@ -7,6 +7,7 @@ lock. Never raises: every entry ends with either ``record`` (durable) or ``error
 
 from __future__ import annotations
 
+import fcntl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,10 +83,14 @@ def _commit_stream(
     """Lock, catch up (maybe prepending a repair record), append, maybe fsync, unlock."""
     if stream.damage is not None:
         raise StreamDamaged(stream.damage)
-    with stream.locked():
+    lock_fd = stream.lock_fd
+    fcntl.flock(lock_fd, fcntl.LOCK_EX)  # StreamFile.locked() inlined: this runs per stream
+    try:
         repair = stream.catch_up()
         batch = entries if repair is None else [repair, *entries]
         nbytes, seconds = stream.write(batch, sync=sync)
+    finally:
+        fcntl.flock(lock_fd, fcntl.LOCK_UN)
     return batch, nbytes, seconds
 
 

@@ -7,11 +7,11 @@ Hand-off of one round (``+`` marks a cross-thread wake-up)::
     serialise the record (make_pending)
     lock; add it to the open Round; unlock    [spin_us > 0: polling for a Round]
     notify the condition if it sleeps ------+ sleeping on the condition: woken
-    await round.done                          lock; take the open Round (swap); unlock
+    await round.wait()                        lock; take the open Round (swap); unlock
                                               commit_round(): per stream flock, catch-up,
                                               one os.write; fsync each file or one syncfs
     finish the round: publish, on_commit, <-+ ONE loop.call_soon_threadsafe(finish, ...)
-    fatal, round.done.set()                   [spin_us], then sleep on the condition
+    fatal, round.release()                    [spin_us], then sleep on the condition
 
 While a round is on disk the next one accumulates, so N concurrent appenders share one
 write + sync per stream. Compared with the former design (a committer *task* sending each
@@ -63,6 +63,7 @@ from types import ModuleType
 from typing import Protocol
 
 import anyio
+import anyio.lowlevel
 from anyio.from_thread import BlockingPortal
 
 from hydra.audit._committer import RoundResult, commit_round
@@ -101,20 +102,58 @@ def running_asyncio_loop() -> asyncio.AbstractEventLoop | None:
 
 
 class Round:
-    """Appends that share one commit: filled on the event loop, committed by the thread."""
+    """Appends that share one commit: filled on the event loop, committed by the thread.
 
-    __slots__ = ("done", "work")
+    Its appenders wait with :meth:`wait`; the hand-off calls :meth:`release` on the event
+    loop. On asyncio each waiter parks on a bare future (one per append, set in one pass);
+    elsewhere they share an ``anyio.Event``.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_event", "_loop", "_released", "_waiters", "work")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.work: dict[StreamFile, list[Pending]] = {}
-        self.done = anyio.Event()  # created on the event loop, set there by the hand-off
+        self._loop = loop
+        self._released = False
+        self._waiters: list[asyncio.Future[None]] = []
+        # created on the event loop (enqueue), set there by the hand-off
+        self._event: anyio.Event | None = None if loop is not None else anyio.Event()
 
     def entries(self) -> int:
         return sum(len(entries) for entries in self.work.values())
 
+    async def wait(self) -> None:
+        """Return once the round was committed or failed (see each entry's ``error``)."""
+        loop = self._loop
+        if loop is None or self._released:
+            await self._wait_event()
+            return
+        future = loop.create_future()
+        self._waiters.append(future)
+        await future  # a cancelled waiter leaves a done future behind: skipped by release()
+
+    async def _wait_event(self) -> None:
+        if self._event is None:  # released on asyncio before anyone waited
+            await anyio.lowlevel.checkpoint()
+        else:
+            await self._event.wait()
+
+    def release(self) -> None:
+        """Wake every waiter (on the event loop)."""
+        self._released = True
+        if self._event is not None:
+            self._event.set()
+        waiters, self._waiters = self._waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
 
 class Handoff(Protocol):
     """Runs a callable on the event loop, from the committer thread."""
+
+    asyncio_loop: asyncio.AbstractEventLoop | None
+    """The asyncio loop the rounds are handed to (``None`` on other backends)."""
 
     def submit(self, func: Callable[..., None], /, *args: object) -> None:
         """Schedule (or run) ``func(*args)`` on the loop; ``RuntimeError`` if it is gone."""
@@ -126,10 +165,11 @@ class Handoff(Protocol):
 class LoopHandoff:
     """asyncio: one ``call_soon_threadsafe`` per round (does not wait for the loop)."""
 
-    __slots__ = ("_loop",)
+    __slots__ = ("_loop", "asyncio_loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self.asyncio_loop: asyncio.AbstractEventLoop | None = loop
 
     def submit(self, func: Callable[..., None], /, *args: object) -> None:
         self._loop.call_soon_threadsafe(func, *args)
@@ -141,10 +181,11 @@ class LoopHandoff:
 class PortalHandoff:
     """Any other anyio backend: ``BlockingPortal.call`` (waits until the loop ran it)."""
 
-    __slots__ = ("_portal",)
+    __slots__ = ("_portal", "asyncio_loop")
 
     def __init__(self, portal: BlockingPortal) -> None:
         self._portal = portal
+        self.asyncio_loop: asyncio.AbstractEventLoop | None = None
 
     def submit(self, func: Callable[..., None], /, *args: object) -> None:
         self._portal.call(func, *args)
@@ -197,12 +238,12 @@ class CommitterThread:
     def start(self) -> None:
         self._thread.start()
 
-    def enqueue(self, file: StreamFile, entry: Pending) -> anyio.Event:
-        """Add ``entry`` to the open round (opening one if needed); returns its done event."""
+    def enqueue(self, file: StreamFile, entry: Pending) -> Round:
+        """Add ``entry`` to the open round (opening one if needed) and return that round."""
         with self._lock:
             current = self._open
             if current is None:
-                current = self._open = Round()
+                current = self._open = Round(self._handoff.asyncio_loop)
                 current.work[file] = [entry]
                 if self._sleeping:  # last thing under the lock: the thread retakes it at once
                     self._wakeup.notify()
@@ -210,7 +251,7 @@ class CommitterThread:
                 current.work[file] = [entry]
             else:
                 entries.append(entry)
-            return current.done
+            return current
 
     def close(self) -> None:
         """Let the thread commit what is open, then exit."""

@@ -16,6 +16,7 @@ that does not depend on the stream position (``ts`` .. ``payload``) is serialise
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -44,10 +45,21 @@ def check_stream_name(name: str) -> str:
     return name
 
 
+_second_prefix: tuple[int, str] = (-1, "")
+"""The formatted current second (``2026-11-22T10:00:00.``): every append needs a timestamp."""
+
+
 def utc_timestamp(moment: datetime | None = None) -> str:
     """RFC 3339 UTC with microseconds and ``Z``, e.g. ``2026-11-22T10:00:00.123456Z``."""
-    moment = datetime.now(UTC) if moment is None else moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+    global _second_prefix  # noqa: PLW0603 - a one-entry cache, replaced atomically
+    if moment is not None:
+        return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    second, nanos = divmod(time.time_ns(), 1_000_000_000)
+    cached, prefix = _second_prefix
+    if second != cached:
+        prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        _second_prefix = (second, prefix)
+    return f"{prefix}{nanos // 1000:06d}Z"
 
 
 def record_prefix(stream: str) -> bytes:
@@ -68,20 +80,12 @@ class Pending:
         self.action = action
         self.run = run
         self.payload_json = payload_json
-        self.middle = b"".join(
-            (
-                b',"ts":"',
-                ts.encode(),
-                b'","actor":',
-                orjson.dumps(actor),
-                b',"action":',
-                orjson.dumps(action),
-                b',"run":',
-                b"null" if run is None else orjson.dumps(run),
-                b',"payload":',
-                payload_json,
-                b',"prev":',
-            )
+        self.middle = b',"ts":"%b","actor":%b,"action":%b,"run":%b,"payload":%b,"prev":' % (
+            ts.encode(),
+            orjson.dumps(actor),
+            orjson.dumps(action),
+            b"null" if run is None else orjson.dumps(run),
+            payload_json,
         )
         self.record: dict[str, object] | None = None
         self.error: BaseException | None = None
@@ -104,9 +108,9 @@ def make_pending(
     body: object = {} if payload is None else payload
     if redact is not None:
         body = redact(body)
-    if not isinstance(body, Mapping):
-        raise TypeError(f"audit payload must be a mapping, got {type(body).__name__}")
     if type(body) is not dict:
+        if not isinstance(body, Mapping):
+            raise TypeError(f"audit payload must be a mapping, got {type(body).__name__}")
         body = dict(body)
     try:
         payload_json = orjson.dumps(body)

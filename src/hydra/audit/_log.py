@@ -226,7 +226,7 @@ class AuditLog:
         if self._state != "open":
             raise RuntimeError(f"AuditLog({self.root}) is {self._state}, not open")
 
-    def _enqueue(self, file: StreamFile, entry: Pending) -> anyio.Event:
+    def _enqueue(self, file: StreamFile, entry: Pending) -> Round:
         committer = self._committer
         if committer is None:  # pragma: no cover - _check_open() ran just before
             raise RuntimeError(f"AuditLog({self.root}) is not open")
@@ -245,7 +245,10 @@ class AuditLog:
         except Exception:  # a bug here must not leave appenders waiting forever
             logger.exception("audit: publishing a committed round failed")
         finally:
-            self._settle(current)
+            if result.fatal is None:  # every entry committed (record) or failed (error)
+                current.release()
+            else:
+                self._settle(current)
 
     def _committer_died(self, fatal: AuditFatal, in_flight: Round | None) -> None:
         """On the event loop: the committer thread raised; nothing more will commit.
@@ -278,7 +281,7 @@ class AuditLog:
                     entry.error = self.fatal or AuditFatal(
                         "commit", self.root, RuntimeError("the round was never committed")
                     )
-        current.done.set()
+        current.release()
 
     @staticmethod
     def _report(hook: OnCommit, committed: Committed) -> None:

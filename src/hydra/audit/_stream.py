@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from hydra.audit._encode import make_pending
-from hydra.audit._errors import DamageReport, StreamDamaged
+from hydra.audit._errors import AuditFatal, DamageReport, StreamDamaged
 from hydra.audit._stream_file import StreamFile
 
 if TYPE_CHECKING:
@@ -61,7 +61,10 @@ class AuditStream:
         await log._enqueue(self._file, entry).wait()
         if entry.error is not None:  # shared by many waiters: do not grow its traceback
             raise entry.error.with_traceback(None)
-        return entry.record  # type: ignore[return-value]  # set with error unset
+        record = entry.record
+        if record is None:  # pragma: no cover - a settled round sets one of the two
+            raise AuditFatal("commit", log.root, RuntimeError("the round was never committed"))
+        return record
 
     def __repr__(self) -> str:
         state = "damaged" if self._file.damage is not None else f"last_seq={self.last_seq}"

@@ -189,7 +189,7 @@ class StreamFile:
             status = os.stat(self._path_str)  # noqa: PTH116 - hot path, str is cheaper
         except FileNotFoundError:  # moved aside (a forced repair): start over
             status = None
-        rotated = os.path.exists(self._next_path)  # noqa: PTH110 - hot path, str is cheaper
+        rotated = os.access(self._next_path, os.F_OK)  # hot path: no exception when absent
         moved = status is None or status.st_ino != self._inode
         size = 0 if status is None else status.st_size
         if size == self.size and not rotated and not moved:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hydra.sdk._attribution import CURRENT_TICK, TickRef, current_tick
 from hydra.sdk._context import AuditSink, Logger, LoopMode, OptionsT, TickContext
-from hydra.sdk._loop import RESERVED_NAMES, Loop, NoOptions, metadata_problems
+from hydra.sdk._loop import RESERVED_NAMES, Loop, NoOptions, TickControl, metadata_problems
 from hydra.sdk._repo import RepoGuard, RepoWork
 from hydra.sdk._result import OutcomeKind, TickOutcome, TickResult, TickStatus
 from hydra.sdk._services import (
@@ -37,6 +37,7 @@ __all__ = [
     "RepoWork",
     "StateStore",
     "TickContext",
+    "TickControl",
     "TickOutcome",
     "TickRef",
     "TickResult",

@@ -42,6 +42,15 @@ class Logger(Protocol):
     def error(self, event: str, **kw: Any) -> Any: ...
 
 
+class CancelCause(Protocol):
+    """The runtime's handle on a tick in flight, as a tick sees it."""
+
+    @property
+    def reason(self) -> str | None:
+        """Why the runtime cancels the tick (switch-off, shutdown); ``None`` otherwise."""
+        ...
+
+
 @dataclass
 class TickContext(Generic[OptionsT]):
     """Everything one tick may use. Built by the runtime for each tick."""
@@ -69,6 +78,20 @@ class TickContext(Generic[OptionsT]):
     """When the tick was due and how late it started (recorded in ``tick.started``)."""
     repo_guard: RepoGuard | None = None
     """The runtime's per-repository switches (``None`` in bare unit tests)."""
+    control: CancelCause | None = None
+    """Set by the runtime for the tick in flight (see :meth:`stopped_by_switch`)."""
+
+    def stopped_by_switch(self, repo: str | None = None) -> bool:
+        """Whether the tick (or its block on ``repo``) is being cancelled by a switch or by
+        shutdown, rather than by the tick timeout.
+
+        Loops use it to decide whether an interrupted attempt counts toward their caps: an
+        operator's stop does not count, running out of time does.
+        """
+        if self.control is not None and self.control.reason is not None:
+            return True
+        guard = self.repo_guard
+        return repo is not None and guard is not None and not guard.enabled(repo)
 
     def repo(self, name: str) -> RepoWork:
         """Work on repository ``name`` under its kill-switch::

@@ -14,9 +14,10 @@ import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic, final
+from typing import Any, ClassVar, Generic, Protocol, final
 
 import anyio
+from anyio import CancelScope
 from pydantic import BaseModel, ConfigDict
 
 from hydra.sdk._attribution import CURRENT_TICK, TickRef
@@ -30,6 +31,48 @@ RESERVED_NAMES = frozenset(
 )
 CANCEL_RECORD_TIMEOUT_S = 5.0
 _TRACEBACK_LINES = 12
+
+
+class Deadlines(Protocol):
+    """A shared timer on ``time.monotonic()`` (the runtime's :class:`hydra.timer.Timer`)."""
+
+    def schedule(self, owner: int, due: float, wake: Callable[[], None]) -> None:
+        """Call ``wake()`` at ``due``; replaces ``owner``'s previous request."""
+
+    def cancel(self, owner: int) -> None:
+        """Forget ``owner``'s pending request."""
+
+
+class TickControl:
+    """The runtime's handle on the tick in flight: cancels it from outside, with a reason.
+
+    Pass one to :meth:`Loop.run_tick`; :meth:`cancel` may come before the tick body started
+    (it then never runs) or while it runs (its cancel scope is cancelled). Either way the tick
+    records ``tick.cancelled`` with ``reason`` and ``run_tick`` returns ``None``. With
+    ``deadlines`` the tick timeout is armed on that shared timer instead of an event-loop timer
+    handle per tick. Reusable: :meth:`reset` before each tick.
+    """
+
+    __slots__ = ("_scope", "deadlines", "reason")
+
+    def __init__(self, deadlines: Deadlines | None = None) -> None:
+        self.deadlines = deadlines
+        self.reason: str | None = None
+        self._scope: anyio.CancelScope | None = None
+
+    def reset(self) -> None:
+        self.reason = None
+        self._scope = None
+
+    def cancel(self, reason: str) -> None:
+        self.reason = reason
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def _expire(self) -> None:
+        """The deadline passed: cancel the tick body (``reason`` stays unset: a timeout)."""
+        if self._scope is not None:
+            self._scope.cancel()
 
 
 class NoOptions(BaseModel):
@@ -74,49 +117,70 @@ class Loop(ABC, Generic[OptionsT]):
         *,
         gate: Callable[[], str | None],
         timeout_s: float,
-        cancel_reason: Callable[[], str] = lambda: "cancelled",
-    ) -> TickOutcome:
+        control: TickControl | None = None,
+    ) -> TickOutcome | None:
         """Run one tick under every rule of the loop contract.
 
-        Returns the outcome; re-raises cancellation after recording ``tick.cancelled``.
-        Errors of the audit stream itself (damaged stream, failed fsync) propagate: without
-        its record a tick must not run.
+        Returns the outcome, or ``None`` when ``control`` cancelled the tick (``tick.cancelled``
+        is then recorded with the control's reason). A cancellation from outside (an enclosing
+        cancel scope) is recorded the same way and re-raised. Errors of the audit stream itself
+        (damaged stream, failed fsync) propagate: without its record a tick must not run.
         """
         blocked = gate()
         if blocked is not None:
             return TickOutcome(kind="skipped", run_id=None, error=blocked)
+        run_id, actor, sink = ctx.run_id, ctx.actor, ctx.sink
         payload: dict[str, Any] = {"trigger": ctx.trigger, "mode": ctx.mode, **ctx.schedule}
-        await ctx.sink.append("tick.started", actor=ctx.actor, payload=payload, run=ctx.run_id)
+        await sink.append("tick.started", actor=actor, payload=payload, run=run_id)
         started = time.monotonic()
-        token = CURRENT_TICK.set(TickRef(ctx.loop, ctx.run_id))
+        token = CURRENT_TICK.set(TickRef(ctx.loop, run_id))
+        # One cancel scope per tick: cancelled at the tick timeout, or from outside through
+        # ``control`` (switch-off, shutdown); ``control.reason`` tells the two apart.
+        scope = _tick_scope(control, started + timeout_s, timeout_s)
         try:
-            with anyio.move_on_after(timeout_s) as deadline:
+            if control is not None:
+                if control.reason is not None:  # cancelled while tick.started was committing
+                    await self._record_cancelled(ctx, started, control.reason)
+                    return None
+                control._scope = scope
+                ctx.control = control
+            with scope:
                 result = await self.tick(ctx)
-            if deadline.cancelled_caught:
+            if scope.cancelled_caught:
+                if control is not None and control.reason is not None:
+                    await self._record_cancelled(ctx, started, control.reason)
+                    return None
                 return await self._record_timeout(ctx, started, timeout_s)
             if not isinstance(result, TickResult):
                 raise TypeError(f"tick() returned {type(result).__name__}, expected TickResult")
         except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_RECORD_TIMEOUT_S):
-                await ctx.sink.append(
-                    "tick.cancelled",
-                    actor=ctx.actor,
-                    payload={"reason": cancel_reason(), "duration_ms": _ms_since(started)},
-                    run=ctx.run_id,
-                )
+            reason = "cancelled" if control is None or control.reason is None else control.reason
+            await self._record_cancelled(ctx, started, reason)
             raise
         except Exception as exc:  # noqa: BLE001 - crash isolation is the point of this method
             return await self._record_crash(ctx, started, exc)
         finally:
+            if control is not None:
+                control._scope = None
+                if control.deadlines is not None:
+                    control.deadlines.cancel(id(control))
             CURRENT_TICK.reset(token)
         duration = time.monotonic() - started
-        await ctx.sink.append(
-            "tick.finished",
-            actor=ctx.actor,
-            payload={**result.to_payload(), "duration_ms": round(duration * 1000, 3)},
-            run=ctx.run_id,
-        )
-        return TickOutcome(kind="finished", run_id=ctx.run_id, duration_s=duration, result=result)
+        finished = result.to_payload()
+        finished["duration_ms"] = round(duration * 1000, 3)
+        await sink.append("tick.finished", actor=actor, payload=finished, run=run_id)
+        return TickOutcome(kind="finished", run_id=run_id, duration_s=duration, result=result)
+
+    async def _record_cancelled(
+        self, ctx: TickContext[OptionsT], started: float, reason: str
+    ) -> None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_RECORD_TIMEOUT_S):
+            await ctx.sink.append(
+                "tick.cancelled",
+                actor=ctx.actor,
+                payload={"reason": reason, "duration_ms": _ms_since(started)},
+                run=ctx.run_id,
+            )
 
     async def _record_timeout(
         self, ctx: TickContext[OptionsT], started: float, timeout_s: float
@@ -158,6 +222,14 @@ class Loop(ABC, Generic[OptionsT]):
             error=error,
             terminal_reason=terminal.reason if terminal is not None else None,
         )
+
+
+def _tick_scope(control: TickControl | None, deadline: float, timeout_s: float) -> CancelScope:
+    """The tick body's cancel scope; its timeout armed on the control's shared timer if any."""
+    if control is None or control.deadlines is None:
+        return anyio.move_on_after(timeout_s)
+    control.deadlines.schedule(id(control), deadline, control._expire)
+    return anyio.CancelScope()
 
 
 def _find_terminal(exc: BaseException) -> TerminalPortError | None:
