@@ -43,11 +43,15 @@ def _shadow_commit(name: str, message: str) -> str | None:
 class WorkspacePort(Protocol):
     """Git worktrees of one repository under the data dir's worktree root.
 
-    Worktrees carry a pre-push hook that refuses every push: publishing work is the
-    change-request port's job. Every name and path is validated to stay inside the worktree
-    root; a name that would escape it raises ``PortError("invalid", …)``. Other failures raise
-    :class:`ports.errors.PortError`. Cancellation aborts the git call; a half-created worktree
-    is removed by ``remove_worktree``.
+    Worktrees refuse pushes, ``git push --no-verify`` included (a pre-push hook, and no
+    transport to another repository in their git configuration): publishing work is the
+    change-request port's job. That configuration stops mistakes, not a determined agent, which
+    can override it on git's command line. Worktrees are no sandbox: an agent runs as the
+    daemon's user and can read, on disk, whatever that user can, the operator's checkout and
+    repository included. Every
+    name and path is validated to stay inside the worktree root; a name that would escape it
+    raises ``PortError("invalid", …)``. Other failures raise :class:`ports.errors.PortError`.
+    Cancellation aborts the git call; a half-created worktree is removed by ``remove_worktree``.
     """
 
     def info(self) -> PortInfo:
@@ -60,9 +64,14 @@ class WorkspacePort(Protocol):
         """Create worktree ``name`` on a new ``branch`` from ``base`` (``"HEAD"``: the default
         branch). An existing name or branch raises ``PortError("conflict")``.
 
-        Paths in ``exclude`` (files or directories, relative) are removed from the checkout,
-        never appear in :meth:`diff`, and are neither added nor deleted by :meth:`commit`, so an
-        agent working there cannot read them and its commits leave them as they were.
+        Paths in ``exclude`` (files or directories, relative) are absent from the worktree's
+        directory, never appear in :meth:`diff`, and are neither added nor deleted by
+        :meth:`commit`, so its commits leave them as they were. Nor are they in the git object
+        store the worktree uses (no ``git show <base>:<path>``, no ``git log -p`` from inside),
+        while its commits still land on ``branch`` of the repository. What that does not
+        stop: a process that reads the operator's checkout or repository directly, or points
+        git at it (``git -C <path>``, a fetch with transports re-enabled on the command line).
+        Keeping excluded content from an agent entirely needs an OS-level sandbox.
         """
         ...
 

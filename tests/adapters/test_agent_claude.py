@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -293,3 +294,21 @@ async def test_plain_text_and_agent_words_never_raise(tmp_path: Path) -> None:
         line({"type": "assistant", "message": {"id": "m", "content": [words]}})
     )
     assert stream.final is None
+
+
+async def test_git_in_the_workdir_never_finds_a_repository_above_it(rig: AgentRig) -> None:
+    """The workdir lies inside a repository (as the worktree root lies inside the operator's
+    by default): git run where the agent runs must not discover it by walking up."""
+
+    outer = rig.tmp
+    await anyio.run_process(["git", "init", "-q", str(outer)])
+    await run(rig.claude("succeed"), rig)
+    ceiling = rig.recorded()["env"]["GIT_CEILING_DIRECTORIES"]
+    assert ceiling == str(rig.workdir.resolve().parent)
+    probe = ["git", "rev-parse", "--show-toplevel"]
+    found = await anyio.run_process(probe, cwd=rig.workdir, check=False)
+    assert found.stdout.decode().strip() == str(outer.resolve())  # without the ceiling
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": ceiling}
+    fenced = await anyio.run_process(probe, cwd=rig.workdir, env=env, check=False)
+    assert fenced.returncode != 0
+    assert b"not a git repository" in fenced.stderr

@@ -6,7 +6,7 @@ import anyio
 import pytest
 
 from hydra.adapters._gitchanges import parse_name_status, parse_numstat
-from hydra.adapters._gitpaths import check_branch, sparse_patterns, unquote
+from hydra.adapters._gitpaths import check_branch, unquote
 from hydra.adapters._gitshield import finish_within
 from hydra.adapters._gitworktree import parse_worktree_list
 from ports import PortError
@@ -51,12 +51,6 @@ def test_worktree_list_porcelain() -> None:
         ("/data/wt/job", None, False),
         ("/data/wt/gone", "x/y", True),
     ]
-
-
-def test_sparse_patterns_take_excluded_names_literally() -> None:
-    assert sparse_patterns(["holdout", "a*b?[c]", "with space", "#x", "!y"]) == (
-        b"/*\n!/holdout\n!/a\\*b\\?\\[c]\n!/with\\ space\n!/#x\n!/!y\n"
-    )
 
 
 @pytest.mark.parametrize(

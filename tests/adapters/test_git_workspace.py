@@ -10,6 +10,7 @@ import pytest
 
 from hydra.adapters.git_workspace import GitWorkspace
 from ports import PortError
+from tests.adapters.test_git_isolated import poison
 from tests.contract.factories_git import (
     CountingRegistry,
     RecordingSink,
@@ -68,16 +69,28 @@ async def test_a_push_from_a_worktree_is_refused_while_the_operator_still_pushes
     write_files(Path(wt.path), {"new.txt": b"x\n"})
     assert await ws.commit("job", "work")
 
-    refused = await agit(wt.path, "push", "origin", "hydra/job")
-    assert "hydra: no pushes from a Hydra worktree" in refused
-    assert "[exit 1]" in refused
+    for push in (
+        ["push", "origin", "hydra/job"],
+        ["push", "--no-verify", "origin", "hydra/job"],  # skips the hook: the config still holds
+        ["push", "--no-verify", str(remote), "hydra/job"],
+        ["push", "--no-verify", f"file://{remote}", "hydra/job"],
+    ):
+        refused = await agit(wt.path, *push)
+        assert "[exit 0]" not in refused, push
+        assert "not allowed" in refused
+    assert git(remote, "for-each-ref") == ""
+    # Even with the transport allowed on the command line, the hook still refuses.
+    hooked = await agit(wt.path, "-c", "protocol.allow=always", "push", "origin", "hydra/job")
+    assert "hydra: no pushes from a Hydra worktree" in hooked
+    assert "[exit 1]" in hooked
     assert git(remote, "for-each-ref") == ""
 
     git(repo, "push", "-q", "origin", "main")
     assert git(remote, "rev-parse", "main") == git(repo, "rev-parse", "main")
-    # The operator's repository has no hook of ours and no hooksPath.
+    # The operator's repository has no hook of ours, no hooksPath, and pushes as before.
     assert not (repo / ".git" / "hooks" / "pre-push").exists()
     assert git(repo, "config", "--get", "core.hooksPath", check=False) == ""
+    assert git(repo, "config", "--get", "protocol.allow", check=False) == ""
     assert git(wt.path, "config", "--get", "core.hooksPath") == str(ws.hooks)
 
 
@@ -133,39 +146,6 @@ async def test_a_fifo_is_not_a_file(ws: GitWorkspace) -> None:
 
 
 # ---------------------------------------------------------------------- exclusions
-async def test_exclude_hides_holdouts_from_the_checkout_the_diff_and_commits(
-    ws: GitWorkspace,
-) -> None:
-    wt = await ws.create_worktree("job", branch="hydra/job", exclude=["holdout", "docs/notes.md"])
-    work = Path(wt.path)
-    assert not (work / "holdout").exists()
-    assert not (work / "docs" / "notes.md").exists()
-    assert git(work, "status", "--porcelain") == ""  # the agent's own git sees a clean tree
-
-    # The agent rewrites the holdout, adds a test beside it, even stages it; and fixes the code.
-    write_files(
-        work,
-        {
-            "holdout/test_answer.py": b"def test():\n    pass\n",
-            "holdout/test_more.py": b"X = 1\n",
-            "src/app.py": b"def answer():\n    return 42\n",
-        },
-    )
-    git(work, "add", "--sparse", "holdout/test_more.py")
-    diff = await ws.diff("job")
-    assert diff.paths == ("src/app.py",)
-    assert "holdout" not in diff.patch
-
-    commit = await ws.commit("job", "fix the answer")
-    assert commit
-    assert git(work, "show", "--name-only", "--format=", commit) == "src/app.py"
-    assert git(work, "show", f"{commit}:holdout/test_answer.py") + "\n" == (
-        BASE_FILES["holdout/test_answer.py"].decode()
-    )
-    assert "holdout/test_more.py" not in git(work, "ls-tree", "-r", "--name-only", commit)
-    assert git(work, "diff", "--cached", "--name-only") == ""  # the agent's staging undone
-
-
 async def test_excluded_names_with_glob_characters_and_spaces_are_literal(
     repo: Path, ws: GitWorkspace
 ) -> None:
@@ -192,6 +172,62 @@ async def test_diff_leaves_what_the_agent_staged_alone(ws: GitWorkspace) -> None
     diff = await ws.diff("job")
     assert diff.paths == ("README.md", "staged.txt", "untracked.txt")
     assert (git(work, "ls-files", "--stage"), git(work, "status", "--porcelain")) == before
+
+
+async def test_the_agents_filters_and_hooks_never_run_for_the_daemon(
+    repo: Path, ws: GitWorkspace, tmp_path: Path
+) -> None:
+    wt = await ws.create_worktree("job", branch="hydra/job")
+    work = Path(wt.path)
+    marker = tmp_path / "ran"
+    poison(work, marker, scope="--worktree")  # the worktree's own config outranks the shared
+    write_files(work, {".gitattributes": b"* filter=x diff=x\n", "src/app.py": b"new\n"})
+    assert (await ws.diff("job")).paths == (".gitattributes", "src/app.py")
+    commit = await ws.commit("job", "work")
+    assert commit
+    assert not marker.exists(), marker.read_text()
+    assert git(repo, "show", f"{commit}:src/app.py") == "new"
+    assert git(repo, "rev-parse", "hydra/job") == commit
+    # The worktree's index is the commit's: the agent's next `git status` starts clean.
+    assert git(work, "diff-index", "--cached", "--name-only", commit) == ""
+
+
+async def test_a_commit_takes_what_git_add_all_would(repo: Path, ws: GitWorkspace) -> None:
+    """Built with plumbing, the commit's tree is still the one ``git add -A`` gives."""
+    wt = await ws.create_worktree("job", branch="hydra/job")
+    work = Path(wt.path)
+    write_files(
+        work,
+        {
+            ".gitignore": b"*.log\nbuild/\n",
+            "debug.log": b"ignored\n",
+            "build/out.bin": b"ignored\n",
+            "README.md": None,  # deleted
+            "src/util.py": b"changed\n",
+            "new\nline.txt": b"odd\n",
+            'back\\slash".txt': b"odd\n",
+            "tool.sh": b"#!/bin/sh\n",
+        },
+    )
+    (work / "tool.sh").chmod(0o755)
+    (work / "link").symlink_to("src/app.py")
+    (work / "src" / "app.py").unlink()
+    (work / "src" / "app.py").mkdir()  # a file became a directory
+    (work / "src" / "app.py" / "inner.py").write_bytes(b"x\n")
+    (work / "docs" / "notes.md").unlink()
+    (work / "docs").rmdir()
+    (work / "docs").symlink_to(repo / "src")  # a directory became a symlink out of the worktree
+    index = work.parent / "reference-index"
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    for args in (["read-tree", "HEAD"], ["add", "-A"]):
+        await anyio.run_process(["git", *args], cwd=work, env=env)
+    expected = (await anyio.run_process(["git", "write-tree"], cwd=work, env=env)).stdout
+    commit = await ws.commit("job", "everything")
+    assert commit is not None
+    assert git(repo, "rev-parse", f"{commit}^{{tree}}") == expected.decode().strip()
+    assert git(repo, "ls-tree", commit, "tool.sh").startswith("100755")
+    assert git(repo, "ls-tree", commit, "link").startswith("120000")
+    assert git(repo, "ls-tree", commit, "docs").startswith("120000")
 
 
 async def test_odd_file_names_come_back_exactly(ws: GitWorkspace) -> None:

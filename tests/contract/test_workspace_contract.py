@@ -246,3 +246,36 @@ async def test_unknown_base_is_refused(impl: WorkspaceHarness) -> None:
     with pytest.raises(PortError):
         await impl.port.create_worktree("w", branch="b", base="no-such-branch")
     assert await impl.port.list_worktrees() == []
+
+
+async def test_a_worktree_with_exclusions_lives_like_any_other(impl: WorkspaceHarness) -> None:
+    wt = await impl.port.create_worktree("w", branch="hydra/w", exclude=["holdout"])
+    kept = await impl.port.create_worktree("k", branch="hydra/k", exclude=["holdout"])
+    assert {w.name: w.branch for w in await impl.port.list_worktrees()} == {
+        "k": "hydra/k",
+        "w": "hydra/w",
+    }
+    impl.write(wt, "src/app.py", b"def answer():\n    return 42\n")
+    first = await impl.port.commit("w", "fix")
+    impl.write(wt, "src/new.py", b"X = 1\n")
+    second = await impl.port.commit("w", "more")
+    assert first
+    assert second
+    assert second != first
+    assert (await impl.port.diff("w")).paths == ("src/app.py", "src/new.py")
+    assert "src/new.py" in {f.path for f in await impl.port.tracked_files("w")}
+    impl.write(kept, "src/util.py", b"X = 2\n")
+    await impl.port.commit("k", "kept work")
+    await impl.port.remove_worktree("w", delete_branch=True)
+    await impl.port.remove_worktree("k")
+    assert await impl.port.list_worktrees() == []
+    with pytest.raises(PortError) as caught:  # deleted with its worktree
+        await impl.port.create_worktree("probe", branch="probe", base="hydra/w")
+    assert caught.value.kind == "not_found"
+    # The kept branch holds the work on top of everything, the excluded files included.
+    await impl.port.create_worktree("judge", branch="judge", base="hydra/k")
+    assert await impl.port.read_file("judge", "src/util.py") == b"X = 2\n"
+    assert (
+        await impl.port.read_file("judge", "holdout/test_answer.py")
+        == BASE_FILES["holdout/test_answer.py"]
+    )

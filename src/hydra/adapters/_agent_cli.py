@@ -4,7 +4,10 @@ A subclass names its provider, runner `Classifier` and price table, and builds t
 environment and the stream session. This base finds the binary on ``PATH``, runs it once in
 the workdir with the prompt on stdin under the run's wall clock (the runner's hard timeout
 kills the whole process group), meters the stream, keeps the transcript and maps the outcome
-to an `AgentResult`. The cost record reaches the runner's cost sink with source
+to an `AgentResult`. The child's ``GIT_CEILING_DIRECTORIES`` is the workdir's parent, so git
+run in the workdir (or below it) never discovers a repository above it, such as the
+operator's, which by default holds the worktree root (an explicit ``git -C <path>`` still
+reaches it: this is no sandbox). The cost record reaches the runner's cost sink with source
 ``agent.<provider>:<caller's source>``; `ports.AuthFailed` and `ports.CreditExhausted`
 propagate (from the stream session or from the classifier), everything else is a result.
 """
@@ -30,7 +33,7 @@ from hydra.redact import Redactor
 from hydra.runner import Classifier, EnvValue, Runner, RunResult, Secret
 from ports import AgentLimits, AgentPort, AgentResult, AgentStatus, PortInfo, TerminalPortError
 
-__all__ = ["MIB", "CliAgent", "stderr_tail"]
+__all__ = ["MIB", "CliAgent", "git_ceiling", "stderr_tail"]
 
 MIB: Final = 1024 * 1024
 _TAIL_CHARS: Final = 600
@@ -86,7 +89,8 @@ class CliAgent(AgentPort, abc.ABC):
         """A fresh stream session for one run."""
 
     def env(self) -> dict[str, EnvValue]:
-        """What the child gets on top of the runner's allow-listed environment."""
+        """What the child gets on top of the runner's allow-listed environment (and
+        ``GIT_CEILING_DIRECTORIES``, see :func:`git_ceiling`)."""
         return dict(self._extra_env)
 
     async def preflight(self, binary: str, *, source: str, timeout: float) -> None:  # noqa: ASYNC109 - a runner timeout, not a cancel scope
@@ -148,7 +152,7 @@ class CliAgent(AgentPort, abc.ABC):
                 source=call_source,
                 timeout=remaining,
                 cwd=workdir,
-                env=self.env(),
+                env={**self.env(), "GIT_CEILING_DIRECTORIES": git_ceiling(workdir)},
                 stdin=prompt.encode(),
                 classifier=self.classifier,
                 on_stdout_line=stream.on_line,
@@ -265,3 +269,9 @@ def stderr_tail(run: RunResult, redactor: Redactor) -> str:
     lines = (line.strip() for line in run.stderr.text().splitlines())
     text = " | ".join(line for line in lines if line)
     return redactor.redact_text(text[-_TAIL_CHARS:])
+
+
+def git_ceiling(workdir: str | os.PathLike[str]) -> str:
+    """``GIT_CEILING_DIRECTORIES`` for an agent in ``workdir``: its parent, symlinks resolved
+    (git compares resolved paths), so repository discovery stops at the workdir itself."""
+    return str(Path(workdir).resolve().parent)

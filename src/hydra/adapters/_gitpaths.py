@@ -22,9 +22,14 @@ _BAD_REF: Final = re.compile(
 )
 
 
+def is_name(name: str) -> bool:
+    """Whether ``name`` is a valid worktree name (see :func:`check_name`)."""
+    return _NAME.fullmatch(name) is not None and ".." not in name
+
+
 def check_name(name: str, *, port: str) -> str:
     """A worktree name: one directory name of letters, digits, ``.``, ``_`` or ``-``."""
-    if not _NAME.fullmatch(name) or ".." in name:
+    if not is_name(name):
         raise PortError(
             "invalid",
             f"worktree name {name!r}: 1 to 100 letters, digits, '.', '_' or '-' "
@@ -45,7 +50,7 @@ def check_relpath(path: str, *, port: str) -> str:
     """``path`` normalised (``/``-separated, no ``.``), or ``PortError("invalid")``.
 
     Refused: empty, absolute, ``..`` anywhere, a ``.git`` part, backslashes, control
-    characters (a newline cannot be a sparse-checkout pattern).
+    characters.
     """
     if not path or path.startswith("/") or "\\" in path or re.search(r"[\x00-\x1f]", path):
         raise PortError(
@@ -86,17 +91,6 @@ def literal(path: str) -> str:
 def pathspec(exclude: Sequence[str]) -> list[str]:
     """The whole tree from the top, minus ``exclude``."""
     return [":(top)", *(f":(top,exclude,literal){path}" for path in exclude)]
-
-
-_SPECIAL: Final = re.compile(r"([\\*?\[ ])")
-
-
-def sparse_patterns(exclude: Sequence[str]) -> bytes:
-    """Non-cone sparse-checkout patterns: everything but ``exclude`` (files or directories)."""
-    lines = ["/*"]
-    for path in exclude:
-        lines.append("!/" + _SPECIAL.sub(r"\\\1", path))  # a glob character or space, literally
-    return ("\n".join(lines) + "\n").encode()
 
 
 _ESCAPES: Final = {

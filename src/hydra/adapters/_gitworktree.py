@@ -1,18 +1,22 @@
-"""Setting up one Hydra worktree: its own config, the pre-push hook, the sparse checkout.
+"""Setting up one linked Hydra worktree: its own config and the pre-push hook; committing in it.
 
 Linked worktrees share the repository's config and hooks directory, so nothing that applies
 to one Hydra worktree may be written there. Instead the repository gets
-``extensions.worktreeConfig`` (once; git itself turns it on for ``git sparse-checkout`` in a
-worktree) and each worktree keeps its settings in its own ``config.worktree``:
+``extensions.worktreeConfig`` (once) and each worktree keeps its settings in its own
+``config.worktree``:
 
 * ``core.hooksPath`` -> Hydra's hooks directory, whose ``pre-push`` refuses every push; the
   operator's main worktree keeps its own hooks;
-* ``hydra.base`` (the commit the branch started from), ``hydra.branch`` (the branch made for
-  the worktree, the only one ``remove_worktree(delete_branch=True)`` may delete) and
-  ``hydra.exclude`` (JSON list) — the worktree's metadata lives and dies with the worktree;
-* with excludes, a non-cone sparse checkout (``/*`` minus each excluded path) and
-  ``sparse.expectFilesOutsideOfPatterns`` so a file an agent writes at an excluded path stays
-  invisible to git instead of silently becoming tracked again.
+* ``protocol.allow = never``: git reaches no other repository from the worktree, so a push
+  fails even with ``--no-verify`` (which skips the hook), whatever remote or URL it names;
+* ``hydra.base`` (the commit the branch started from) and ``hydra.branch`` (the branch made for
+  the worktree, the only one ``remove_worktree(delete_branch=True)`` may delete) — the
+  worktree's metadata lives and dies with the worktree. A worktree with excluded paths is no
+  linked worktree but an isolated checkout (:mod:`._gitisolated`); ``hydra.exclude`` (a JSON
+  list) is still read, for worktrees made by earlier versions.
+
+Once an agent has worked in a worktree, its config and files are the agent's: the daemon
+commits there with plumbing only (:mod:`._gitstage`), never ``git add`` or ``git commit``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from pathlib import Path
 from typing import Final
 
 from hydra.adapters._gitcli import Git
-from hydra.adapters._gitpaths import sparse_patterns
+from hydra.adapters._gitfiles import scratch_index
+from hydra.adapters._gitstage import UNTRUSTED, stage_tree
 from ports import PortError
 
 PRE_PUSH: Final = b"""#!/bin/sh
@@ -115,26 +120,53 @@ async def enable_worktree_config(git: Git, repo: Path) -> None:
             raise
 
 
-async def configure(
-    git: Git, path: Path, *, base: str, branch: str, exclude: Sequence[str], hooks: Path
-) -> None:
-    """Give a ``--no-checkout`` worktree its config and sparse rules, then check it out."""
+NO_TRANSPORT: Final = ("protocol.allow", "never")
+"""Set in every checkout an agent works in: no fetch, no push (``--no-verify`` included)."""
+
+
+async def configure(git: Git, path: Path, *, base: str, branch: str, hooks: Path) -> None:
+    """Give a ``--no-checkout`` worktree its config, then check it out."""
 
     async def setting(key: str, value: str) -> None:
         await git.run(["config", "--worktree", key, value], cwd=path)
 
     await setting("core.hooksPath", str(hooks))
+    await setting(*NO_TRANSPORT)
     await setting("hydra.branch", branch)
     await setting("hydra.base", base)
-    await setting("hydra.exclude", json.dumps(list(exclude)))
-    if exclude:
-        await setting("sparse.expectFilesOutsideOfPatterns", "true")
-        await git.run(
-            ["sparse-checkout", "set", "--no-cone", "--stdin"],
-            cwd=path,
-            stdin=sparse_patterns(exclude),
-        )
     await git.run(["read-tree", "-m", "-u", "HEAD"], cwd=path)
+
+
+async def commit_checkout(git: Git, path: Path, exclude: Sequence[str], message: str) -> str | None:
+    """Commit everything in the linked worktree at ``path`` but ``exclude`` (which keeps
+    ``HEAD``'s version) onto its ``HEAD``; the commit, or ``None`` when nothing changed.
+
+    Plumbing only (:mod:`._gitstage`): the tree is built in a scratch index, committed with
+    ``commit-tree``, ``HEAD`` moved with ``update-ref`` only from the head it was read at, and
+    the worktree's index reset to the new tree (so the agent's ``git status`` starts clean).
+    """
+    head = await _head(git, path)
+    async with scratch_index() as index:
+        tree = await stage_tree(git, path, start=head, exclude=exclude, index=index)
+    if tree == await _tree_of(git, path, head):
+        return None
+    made = ["commit-tree", tree, "-p", head, "-F", "-"]
+    commit = (await git.run(made, cwd=path, stdin=message.encode(), config=UNTRUSTED)).text()
+    move = ["update-ref", "-m", "hydra: commit", "HEAD", commit, head]
+    if (await git.run(move, cwd=path, ok=(0, 1, 128), config=UNTRUSTED)).code != 0:
+        raise git.error("conflict", f"{path}: HEAD moved from {head} during the commit")
+    await git.run(["read-tree", commit], cwd=path, config=UNTRUSTED)
+    return commit
+
+
+async def _head(git: Git, path: Path) -> str:
+    found = await git.run(["rev-parse", "--verify", "HEAD^{commit}"], cwd=path, config=UNTRUSTED)
+    return found.text()
+
+
+async def _tree_of(git: Git, path: Path, commit: str) -> str:
+    found = await git.run(["rev-parse", "--verify", f"{commit}^{{tree}}"], cwd=path)
+    return found.text()
 
 
 async def read_meta(git: Git, path: Path, name: str) -> Meta:

@@ -4,23 +4,32 @@ Worktree ``N`` of the repository lives at ``<root>/N`` on its own new branch. Ho
 the port is kept (see :mod:`._gitworktree` for the per-worktree config):
 
 * **No pushes**: the worktree's own ``core.hooksPath`` names Hydra's hooks directory
-  (``<root>/.hydra/hooks``), whose ``pre-push`` refuses. The repository's hooks and its main
-  worktree are untouched (consequence: the repository's other hooks do not run in Hydra
+  (``<root>/.hydra/hooks``), whose ``pre-push`` refuses, and its ``protocol.allow = never``
+  stops every transport, so ``git push --no-verify`` fails too. The repository's hooks and its
+  main worktree are untouched (consequence: the repository's other hooks do not run in Hydra
   worktrees either).
-* **Excluded paths**: a sparse checkout keeps them off the disk; every ``diff`` and ``commit``
-  also names them as ``exclude`` pathspecs and ``commit`` resets their index entries to the
-  branch's version, so neither an agent's file at that path nor anything it staged there
-  reaches a commit or a diff.
-* **Diff**: taken in a temporary index (``GIT_INDEX_FILE``) built from the branch head plus
-  ``git add -A`` of the worktree, so untracked files show up and what the agent staged is
-  left alone. The blobs this hashes are loose objects that ``git gc`` reclaims.
-* **Commit**: ``git add -A`` into the worktree's own index, then ``git commit`` with Hydra's
-  identity from the environment; no signing, no hooks.
+* **Excluded paths**: a worktree created with ``exclude`` is no linked worktree but an isolated
+  checkout, a repository of its own holding none of their objects (:mod:`._gitisolated`);
+  ``diff`` and ``commit`` name them as ``exclude`` pathspecs, so they keep the branch's version.
+* **Nothing of the agent's runs**: once an agent has worked in a checkout, its git config,
+  hooks and ``.gitattributes`` are the agent's, so the daemon reads and commits the work with
+  plumbing only (:mod:`._gitstage`: no ``add``, ``commit``, ``status`` or ``checkout``, no
+  clean/smudge filter, no hook).
+* **Diff**: the worktree's files hashed over the branch head in a temporary index
+  (``GIT_INDEX_FILE``), so untracked files show up and what the agent staged is left alone;
+  the tree is diffed against the base. The blobs this hashes are loose objects that
+  ``git gc`` reclaims.
+* **Commit**: the same tree, committed with ``commit-tree`` (Hydra's identity from the
+  environment; no signing, no hooks) and ``update-ref`` from the head it was built on.
 * **Removal with its branch**: the branch comes from the worktree's ``hydra.branch`` record
   (the one ``create_worktree`` made, whatever the checkout was switched to since), read with
   its head before the worktree goes. Once the worktree is removed, the branch is deleted only if
   no other worktree has it checked out and only while it still points at that head
   (``git update-ref -d <ref> <head>``); a worktree without the record keeps its branch.
+* **Leftovers**: an isolated checkout whose record cannot be read is still removed (its branch
+  kept, and said); one whose directory is gone still has its branch deleted when asked; an
+  empty directory with a worktree's name but neither record nor ``.git`` (a creation that
+  crashed) is removed by :meth:`GitWorkspace.list_worktrees`.
 """
 
 from __future__ import annotations
@@ -42,29 +51,35 @@ from hydra.adapters._gitfiles import (
     rmtree,
     scratch_index,
 )
+from hydra.adapters._gitisolated import Isolated, IsolatedMeta
 from hydra.adapters._gitpatch import PatchSink
 from hydra.adapters._gitpaths import (
     check_branch,
     check_name,
     check_relpath,
     contained,
+    is_name,
     is_under,
-    literal,
     pathspec,
 )
+from hydra.adapters._gitstage import stage_tree
 from hydra.adapters._gitworktree import (
+    commit_checkout,
     configure,
     enable_worktree_config,
     install_hooks,
     parse_worktree_list,
     read_meta,
 )
+from hydra.logs import get_logger
 from hydra.runner import Runner
 from ports import PortError, PortInfo, TrackedFile, WorkspacePort, Worktree, WorktreeDiff
 
 PORT = "workspace"
 _DIFF = ("--no-renames", "--no-color", "--no-ext-diff", "--no-textconv")
 _CLEANUP_LIMIT_S = 30.0
+
+_log = get_logger("hydra.adapters.workspace")
 
 
 class GitWorkspace(WorkspacePort):
@@ -98,6 +113,9 @@ class GitWorkspace(WorkspacePort):
             timeout_s=timeout_s,
         )
         self._worktree_config = False
+        self._isolated = Isolated(self._git, self.repo, self.root, self.hooks)
+        self._creating: set[str] = set()
+        """Names being created by this instance: their directory may be empty for a while."""
 
     def info(self) -> PortInfo:
         if shutil.which("git") is None:
@@ -118,7 +136,25 @@ class GitWorkspace(WorkspacePort):
         commit = await self._resolve(base)
         if (await self._git.run(self._ref_check(branch), cwd=self.repo, ok=(0, 1))).code == 0:
             raise PortError("conflict", f"branch {branch!r} already exists", port=PORT)
+        if name in self._creating:
+            raise PortError("conflict", f"worktree {name!r} is being created", port=PORT)
+        self._creating.add(name)
+        try:
+            return await self._create(name, path, branch, commit, hidden)
+        finally:
+            self._creating.discard(name)
+
+    async def _create(
+        self, name: str, path: Path, branch: str, commit: str, hidden: tuple[str, ...]
+    ) -> Worktree:
         await anyio.to_thread.run_sync(install_hooks, self.hooks)
+        with contextlib.suppress(OSError):  # one that cannot go makes the record write fail
+            await self._isolated.forget(name)  # the record of a checkout whose directory is gone
+        if hidden:
+            await anyio.to_thread.run_sync(lambda: self.root.mkdir(parents=True, exist_ok=True))
+            meta = IsolatedMeta(branch=branch, base=commit, exclude=hidden)
+            await self._isolated.create(name, path, meta)
+            return Worktree(name=name, path=str(path), branch=branch, base=commit)
         if not self._worktree_config:
             await enable_worktree_config(self._git, self.repo)
             self._worktree_config = True
@@ -133,9 +169,7 @@ class GitWorkspace(WorkspacePort):
             await self._discard(path, branch, commit)
             raise
         try:
-            await configure(
-                self._git, path, base=commit, branch=branch, exclude=hidden, hooks=self.hooks
-            )
+            await configure(self._git, path, base=commit, branch=branch, hooks=self.hooks)
         except BaseException:
             await self._discard(path, branch, commit)
             raise
@@ -154,14 +188,55 @@ class GitWorkspace(WorkspacePort):
             except PortError:
                 continue  # not one of ours (or half made): remove_worktree still takes it
             found.append(Worktree(name, str(entry.path), entry.branch, meta.base))
+        for name in await self._isolated.names():
+            try:
+                isolated = await self._isolated.meta(name)
+            except PortError as exc:  # remove_worktree still takes it
+                _log.warning("workspace.record_unreadable", worktree=name, error=str(exc))
+                continue
+            if isolated is not None:
+                path = str(self.root / name)
+                found.append(Worktree(name, path, isolated.branch, isolated.base))
+        await anyio.to_thread.run_sync(self._reap_orphans)
         return sorted(found, key=lambda w: w.name)
+
+    def _reap_orphans(self) -> None:
+        """Remove the empty directories under the root that bear a worktree's name but have
+        neither a record nor ``.git``: left by a creation that crashed (blocking)."""
+        try:
+            children = list(self.root.iterdir())
+        except OSError:
+            return
+        for child in children:
+            name = child.name
+            if not is_name(name) or name in self._creating or child.is_symlink():
+                continue
+            if not child.is_dir() or (child / ".git").exists() or self._isolated.has_record(name):
+                continue
+            try:
+                child.rmdir()  # empty ones only: never anybody's files
+            except OSError:
+                continue
+            _log.warning("workspace.orphan_removed", worktree=name, path=str(child))
 
     async def remove_worktree(self, name: str, *, delete_branch: bool = False) -> None:
         check_name(name, port=PORT)
         path = self.root / name
         contained(self.root, path, port=PORT, what="worktree")
-        owned: tuple[str, str] | None = None
         unreadable: PortError | None = None
+        try:
+            isolated = await self._isolated.meta(name)
+        except PortError as exc:  # removed all the same, like a half-made linked worktree
+            _log.warning("workspace.record_unreadable", worktree=name, error=str(exc))
+            isolated, unreadable = None, exc
+            with contextlib.suppress(OSError):
+                await self._isolated.forget(name)
+        if isolated is not None:
+            head = await self._isolated.remove(name, path, isolated)  # the directory may be gone
+            if delete_branch and head is not None:
+                await self._delete_branch(name, isolated.branch, head)
+            return
+        owned: tuple[str, str] | None = None
         if delete_branch and (path / ".git").is_file():
             try:
                 owned = await self._created_branch(path)
@@ -172,7 +247,7 @@ class GitWorkspace(WorkspacePort):
             await self._git.run(force, cwd=self.repo, ok=(0, 128))
             await anyio.to_thread.run_sync(rmtree, path)
         await self._git.run(["worktree", "prune"], cwd=self.repo)
-        if unreadable is not None:
+        if unreadable is not None and delete_branch:
             raise PortError(
                 unreadable.kind,
                 f"worktree {name!r} removed, but its branch is kept: which branch it was made "
@@ -183,51 +258,47 @@ class GitWorkspace(WorkspacePort):
             await self._delete_branch(name, *owned)
 
     async def diff(self, name: str, *, max_bytes: int = 1_000_000) -> WorktreeDiff:
-        path = self._locate(name)
-        meta = await read_meta(self._git, path, name)
-        spec = ["--", *pathspec(meta.exclude)]
+        path, isolated = await self._locate(name)
         async with scratch_index() as index:
-            env = {"GIT_INDEX_FILE": index}
-            await self._git.run(["read-tree", "HEAD"], cwd=path, env=env)
-            await self._git.run(["add", "-A", *spec], cwd=path, env=env)
-            names = await self._git.run(
-                ["diff", "--cached", "--name-only", *_DIFF, meta.base, *spec], cwd=path, env=env
-            )
-            sink = PatchSink(max_bytes)
-            patch = ["diff", "--cached", *_DIFF, "--src-prefix=a/", "--dst-prefix=b/", meta.base]
-            await self._git.run([*patch, *spec], cwd=path, env=env, sink=sink)
-        return WorktreeDiff(paths=tuple(sorted(names.lines())), patch=sink.patch())
+            if isolated is not None:
+                base, exclude = isolated.base, isolated.exclude
+                tree = await self._isolated.work_tree(path, isolated, index, base)
+            else:
+                meta = await read_meta(self._git, path, name)
+                base, exclude = meta.base, meta.exclude
+                tree = await stage_tree(self._git, path, start="HEAD", exclude=exclude, index=index)
+        # Two trees of the shared object store: read in the operator's repository.
+        spec = ["--", *pathspec(exclude)]
+        names = await self._git.run(
+            ["diff", "--name-only", "-z", *_DIFF, base, tree, *spec], cwd=self.repo
+        )
+        sink = PatchSink(max_bytes)
+        patch = ["diff", *_DIFF, "--src-prefix=a/", "--dst-prefix=b/", base, tree]
+        await self._git.run([*patch, *spec], cwd=self.repo, sink=sink)
+        return WorktreeDiff(paths=tuple(sorted(names.fields())), patch=sink.patch())
 
     async def commit(self, name: str, message: str) -> str | None:
         if not message.strip():
             raise PortError("invalid", "a commit needs a message", port=PORT)
-        path = self._locate(name)
+        path, isolated = await self._locate(name)
+        if isolated is not None:
+            return await self._isolated.commit(name, path, isolated, message)
         meta = await read_meta(self._git, path, name)
-        await self._git.run(["add", "-A", "--", *pathspec(meta.exclude)], cwd=path)
-        if meta.exclude:
-            keep = ["reset", "-q", "HEAD", "--", *map(literal, meta.exclude)]
-            await self._git.run(keep, cwd=path)
-        staged = await self._git.run(
-            ["diff-index", "--cached", "--quiet", "HEAD", "--"], cwd=path, ok=(0, 1)
-        )
-        if staged.code == 0:
-            return None
-        await self._git.run(
-            ["commit", "--no-verify", "--cleanup=verbatim", "--quiet", "--file=-"],
-            cwd=path,
-            stdin=message.encode(),
-        )
-        return (await self._git.run(["rev-parse", "--verify", "HEAD"], cwd=path)).text()
+        return await commit_checkout(self._git, path, meta.exclude, message)
 
     async def tracked_files(self, name: str) -> list[TrackedFile]:
-        path = self._locate(name)
-        meta = await read_meta(self._git, path, name)
-        out = await self._git.run(["ls-tree", "-r", "--name-only", "--full-tree", "HEAD"], cwd=path)
-        paths = [p for p in out.lines() if not is_under(p, meta.exclude)]
+        path, isolated = await self._locate(name)
+        if isolated is not None:
+            paths = await self._isolated.tracked(isolated)
+        else:
+            meta = await read_meta(self._git, path, name)
+            tree = ["ls-tree", "-r", "--name-only", "--full-tree", "HEAD"]
+            out = await self._git.run(tree, cwd=path)
+            paths = [p for p in out.lines() if not is_under(p, meta.exclude)]
         return await anyio.to_thread.run_sync(files_on_disk, path, sorted(paths))
 
     async def read_file(self, name: str, path: str, *, max_bytes: int = 1_000_000) -> bytes:
-        root = self._locate(name)
+        root, _ = await self._locate(name)
         rel = check_relpath(path, port=PORT)
         target = contained(root, root / rel, port=PORT, what="path")
         try:
@@ -238,12 +309,16 @@ class GitWorkspace(WorkspacePort):
             raise PortError("failed", f"{name}: cannot read {rel!r}: {exc}", port=PORT) from None
 
     # ------------------------------------------------------------------ internals
-    def _locate(self, name: str) -> Path:
+    async def _locate(self, name: str) -> tuple[Path, IsolatedMeta | None]:
+        """The worktree's path, with its record when it is an isolated checkout."""
         check_name(name, port=PORT)
         path = contained(self.root, self.root / name, port=PORT, what="worktree")
-        if not (path / ".git").is_file():
-            raise PortError("not_found", f"no worktree {name!r} under {self.root}", port=PORT)
-        return path
+        isolated = await self._isolated.meta(name)
+        if isolated is not None and path.is_dir():
+            return path, isolated
+        if isolated is None and (path / ".git").is_file():
+            return path, None
+        raise PortError("not_found", f"no worktree {name!r} under {self.root}", port=PORT)
 
     async def _resolve(self, base: str) -> str:
         if not base or base.startswith("-"):

@@ -23,7 +23,10 @@ from typing import Any
 SUCCESS_FILE = "AGENT_NOTES.md"
 SUCCESS_TEXT = "done\n"
 PARTIAL_FILE = "PARTIAL_WORK.md"
-RECORDED_ENV = ("ANTHROPIC_API_KEY", "CODEX_API_KEY", "OPENAI_API_KEY", "HOME", "PATH")
+RECORDED_ENV = (
+    "ANTHROPIC_API_KEY", "CODEX_API_KEY", "OPENAI_API_KEY", "HOME", "PATH",
+    "GIT_CEILING_DIRECTORIES",
+)  # fmt: skip
 
 
 def scenario() -> str:
