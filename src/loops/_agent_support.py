@@ -7,7 +7,7 @@ calling loop (the runtime switches it off, audited).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -80,17 +80,19 @@ async def scratch_worktree(
     branch: str,
     base: str,
     log: Logger,
-    delete_branch: bool = False,
+    delete_branch: bool | Callable[[], bool] = False,
 ) -> AsyncIterator[Worktree]:
     """A worktree for one piece of agent work, removed afterwards whatever happens (even when
-    the work is cancelled). Its branch stays (it carries the work) unless ``delete_branch``."""
+    the work is cancelled). Its branch stays (it carries the work) unless ``delete_branch`` (or
+    what it returns when called at removal time, once the work's outcome is known)."""
     worktree = await workspace.create_worktree(name, branch=branch, base=base)
     try:
         yield worktree
     finally:
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
+            drop = delete_branch() if callable(delete_branch) else delete_branch
             try:
-                await workspace.remove_worktree(name, delete_branch=delete_branch)
+                await workspace.remove_worktree(name, delete_branch=drop)
             except PortError as exc:
                 log.warning("worktree.remove_failed", worktree=name, error=str(exc))
 

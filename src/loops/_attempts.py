@@ -5,7 +5,8 @@ Records, all carrying ``repo`` and ``issue``:
 * ``attempt.started`` — ``attempt`` (number), ``worktree``, ``branch``;
 * ``attempt.finished`` — ``attempt``, ``outcome``, ``counted`` (whether it counts against
   ``max_attempts``), ``summary``, ``branch`` and, by outcome, ``agent``, ``paths``,
-  ``protected``, ``commit``, ``change``, ``error``, ``issue_updated_at``;
+  ``protected``, ``commit`` (with ``wip`` when it holds the unfinished work of an agent stopped
+  at a cap), ``change``, ``error``, ``issue_updated_at``;
 * ``issue.resolved`` — the issue was commented and relabelled after a successful attempt;
 * ``issue.escalated`` — the issue was handed to a human after ``max_attempts`` failures.
 
@@ -107,7 +108,10 @@ def _detail(payload: Mapping[str, Any]) -> str:
     protected = payload.get("protected")
     if payload.get("outcome") == "protected_path" and protected:
         return "touched protected paths: " + ", ".join(str(p) for p in protected)
-    return str(payload.get("error") or payload.get("summary") or "")
+    text = str(payload.get("error") or payload.get("summary") or "")
+    if payload.get("wip"):
+        text = f"unfinished work kept as WIP commit {str(payload.get('commit'))[:12]}; {text}"
+    return text
 
 
 def _line(payload: Mapping[str, Any], limit: int) -> str:

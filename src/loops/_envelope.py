@@ -1,10 +1,14 @@
 """The preflight prompt envelope: the issue, the repository, and the rules stated plainly.
 
 The rules section only claims what is really enforced. While the agent runs, the runtime
-enforces the wall-clock cap and the cost cap (the AgentPort stops the run) and refuses pushes
-(every worktree carries a pre-push hook). After the agent returns, the loop checks the diff
-against the protected paths and refuses an empty change. Nothing sandboxes the network or the
-file system outside the worktree, and the envelope says so rather than implying otherwise.
+enforces the wall-clock cap and the cost cap (the AgentPort stops the run) and refuses plain
+pushes (the WorkspacePort's worktrees reach no other repository: git transports are off in
+their configuration, so ``--no-verify`` does not help, and a pre-push hook refuses as well).
+After the agent returns, the loop checks the diff against the protected paths and refuses an
+empty change. Nothing sandboxes the network or the file system outside the worktree: the agent
+runs as the daemon's user, so a process that overrides git's configuration on its command line,
+reads the operator's checkout (holdouts included) or writes another repository directly is not
+stopped, and the envelope says so rather than implying otherwise.
 """
 
 from __future__ import annotations
@@ -131,9 +135,10 @@ def _repository(env: Envelope) -> str:
 
 
 def _rules(env: Envelope) -> str:
+    kept = "what you changed so far stays on the branch as an unfinished (WIP) commit, unproposed"
     cost = (
         f"- Cost cap: ${env.max_usd:g} for this run. The run is stopped at the cap and the "
-        "attempt fails as `budget_exceeded`."
+        f"attempt fails as `budget_exceeded`; {kept}."
         if env.max_usd is not None
         else "- Cost: no cost cap is set for this run; every token is paid for, so be economical."
     )
@@ -143,10 +148,13 @@ def _rules(env: Envelope) -> str:
             "## Rules",
             "Enforced by the runtime while you work:",
             f"- Wall-clock cap: {env.wall_clock_s:g} s. At the cap your whole process group is "
-            "killed and the attempt fails as `timeout`.",
+            f"killed and the attempt fails as `timeout`; {kept}.",
             cost,
-            "- Pushing is refused: the worktree's pre-push hook rejects every push. Hydra "
-            "commits what you leave in the working directory and opens the change request.",
+            "- Pushing is refused: the worktree's git configuration allows no transport to any "
+            "other repository (so `git push --no-verify` fails too), and its pre-push hook "
+            "rejects every push. Hydra commits what you leave in the working directory (the "
+            "files as they are on disk: git filters and hooks you configure do not run for it) "
+            "and opens the change request.",
             "",
             "Checked after you finish (a failed check fails the attempt; nothing is committed):",
             f"- Protected paths: your changes must not touch {protected}. Touching one fails "
@@ -156,6 +164,9 @@ def _rules(env: Envelope) -> str:
             "Not enforced by Hydra, so do not read their absence as permission:",
             "- Network access and files outside the working directory are not sandboxed. Stay "
             "inside the working directory and do not contact other services.",
+            "- Overriding git's configuration on the command line, pointing git at another "
+            "repository (`git -C ..`, a fetch from the operator's repository), or reading or "
+            "writing another repository's files directly, is not stopped. Do none of these.",
         ]
     )
 

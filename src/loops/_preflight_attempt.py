@@ -3,7 +3,14 @@
 The attempt never raises for an ordinary failure; its :class:`AttemptOutcome` says what
 happened and whether it counts against ``max_attempts`` (it counts once the agent ran, i.e.
 once money was spent). Cancellation, :class:`ports.CreditExhausted` and :class:`ports.AuthFailed`
-propagate; the worktree is removed in every case and the branch stays.
+propagate. The worktree is removed in every case.
+
+The branch stays when the attempt left something on it or counts: a fix, a failed attempt the
+escalation comment names, and the work of an agent stopped at its wall-clock or cost cap, which
+is committed there as a clearly marked WIP commit (nothing paid for is thrown away; no change
+request is opened for it). A branch nothing happened on — a shadow preview, an agent that is
+not configured, an attempt cancelled before the agent returned — is deleted with its worktree,
+so previews leave the operator's repository as they found it.
 """
 
 from __future__ import annotations
@@ -15,7 +22,15 @@ from hydra.sdk import Logger
 from loops._agent_support import agent_facts, clip, one_line, safe_ref, scratch_worktree
 from loops._envelope import Envelope, build_prompt, repo_context
 from loops._globs import matching_paths
-from ports import AgentLimits, AgentPort, ChangeRequest, Issue, PortError, RepoPorts
+from ports import (
+    AgentLimits,
+    AgentPort,
+    AgentResult,
+    ChangeRequest,
+    Issue,
+    PortError,
+    RepoPorts,
+)
 
 __all__ = ["AGENT_SOURCE", "AttemptOutcome", "AttemptPlan", "AttemptRules", "run_attempt"]
 
@@ -26,6 +41,8 @@ MAX_TITLE_CHARS: Final = 200
 _PATHS_ONLY: Final = 4_096
 """The patch itself is not used (only its paths): keep what the port returns small."""
 _AGENT_FAILURES: Final = frozenset({"failed", "timeout", "budget_exceeded", "crashed"})
+_STOPPED: Final = frozenset({"timeout", "budget_exceeded"})
+"""The agent was stopped at a cap mid-work: what it did so far is kept as a WIP commit."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +88,11 @@ class AttemptOutcome:
     outcome: str
     """``succeeded``; ``failed`` / ``timeout`` / ``budget_exceeded`` / ``crashed`` (the agent's
     status); ``protected_path``; ``no_changes``; ``error`` (a port call failed); ``shadow``;
-    ``unconfigured``; ``aborted`` (cancelled or stopped by a terminal error)."""
+    ``unconfigured``; ``aborted`` (stopped by a switch, shutdown or a terminal error: not
+    counted); ``timed_out`` (cut short by the tick timeout: counted)."""
     counted: bool
+    wip: bool = False
+    """``commit`` holds the partial work of an agent stopped at a cap (not a fix)."""
     summary: str = ""
     agent: dict[str, Any] | None = None
     paths: tuple[str, ...] = ()
@@ -94,6 +114,7 @@ class AttemptOutcome:
             "paths": list(self.paths[:100]) or None,
             "protected": list(self.protected) or None,
             "commit": self.commit,
+            "wip": self.wip or None,
             "change": _change_facts(self.change),
             "error": self.error,
         }
@@ -112,9 +133,22 @@ async def run_attempt(
 ) -> AttemptOutcome:
     """Carry out one attempt (see the module docstring)."""
     ran: dict[str, Any] | None = None
+    outcome: AttemptOutcome | None = None
+
+    def scratch_branch() -> bool:
+        """Whether the branch goes with the worktree (decided once the attempt is over)."""
+        if outcome is None:  # raised: an agent that ran failed counted, its branch is named
+            return ran is None
+        return not outcome.counted and outcome.commit is None
+
     try:
         async with scratch_worktree(
-            repo.workspace, plan.worktree, branch=plan.branch, base=rules.base, log=log
+            repo.workspace,
+            plan.worktree,
+            branch=plan.branch,
+            base=rules.base,
+            log=log,
+            delete_branch=scratch_branch,
         ) as worktree:
             envelope = Envelope(
                 repo=plan.repo,
@@ -138,14 +172,52 @@ async def run_attempt(
             )
             ran = agent_facts(result)
             if result.status in ("shadow", "unconfigured"):
-                return AttemptOutcome(result.status, counted=False, summary=result.summary)
-            if result.status in _AGENT_FAILURES:
-                return AttemptOutcome(
+                outcome = AttemptOutcome(result.status, counted=False, summary=result.summary)
+            elif result.status in _STOPPED:
+                outcome = await _keep_partial(repo, plan, rules, result, ran)
+            elif result.status in _AGENT_FAILURES:
+                outcome = AttemptOutcome(
                     result.status, counted=True, summary=result.summary, agent=ran
                 )
-            return await _keep(repo, plan, rules, result.summary, ran)
+            else:
+                outcome = await _keep(repo, plan, rules, result.summary, ran)
     except PortError as exc:
-        return AttemptOutcome("error", counted=ran is not None, agent=ran, error=str(exc))
+        outcome = AttemptOutcome("error", counted=ran is not None, agent=ran, error=str(exc))
+    return outcome
+
+
+async def _keep_partial(
+    repo: RepoPorts,
+    plan: AttemptPlan,
+    rules: AttemptRules,
+    result: AgentResult,
+    ran: dict[str, Any],
+) -> AttemptOutcome:
+    """After a run stopped at a cap: commit what the agent did so far as WIP on the branch.
+
+    The attempt still fails as ``status``; no change request is opened (the work is unfinished
+    and unchecked). Protected paths it touched are recorded, not refused: nothing is proposed.
+    """
+    status, summary = result.status, result.summary
+    try:
+        diff = await repo.workspace.diff(plan.worktree, max_bytes=_PATHS_ONLY)
+        common: dict[str, Any] = {"summary": summary, "agent": ran, "paths": diff.paths}
+        if not diff.paths:
+            return AttemptOutcome(status, counted=True, **common)
+        protected = tuple(matching_paths(diff.paths, rules.protected_paths))
+        title = one_line(f"WIP ({status}): preflight: {plan.issue.title}", MAX_TITLE_CHARS)
+        message = (
+            f"{title}\n\nUnfinished work of attempt {plan.number} for issue #{plan.issue.id}: "
+            f"the agent was stopped ({status}) before it was done. Kept so nothing paid for is "
+            "lost; not checked, not proposed (no change request).\n"
+        )
+        commit = await repo.workspace.commit(plan.worktree, message)
+    except PortError as exc:
+        error = f"the unfinished work could not be kept: {exc}"
+        return AttemptOutcome(status, counted=True, summary=summary, agent=ran, error=error)
+    return AttemptOutcome(
+        status, counted=True, commit=commit, wip=commit is not None, protected=protected, **common
+    )
 
 
 async def _keep(

@@ -110,7 +110,9 @@ class _Sync:
         await self.ctx.state.put(state_key(self.repo.name), self.memory.dump())
         if action is None:
             return
-        self.tally[f"issues_{action}"] += 1
+        self.tally[f"issues_{action}"] += 1  # in shadow mode: what the live loop would do
+        if self.ctx.mode == "shadow":  # the runtime's would.* record says it; nothing happened
+            return
         payload = {"repo": self.repo.name, "rule": rule_id, "issue": issue_id, **facts}
         await self.ctx.audit(f"issue.{action}", payload)
 

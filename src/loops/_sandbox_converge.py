@@ -9,7 +9,12 @@ ends for this tick when
 
 * the score reaches the threshold: a change request is opened for the branch (``fixed``);
 * an attempt fails (the agent did not succeed, or touched a visible scenario's files): its
-  uncommitted edits are not trusted, the next tick starts afresh (``attempting``);
+  uncommitted edits are not trusted, the next tick starts afresh (``attempting``). An agent
+  stopped at its wall-clock or cost cap is the exception: the work it paid for is committed on
+  the branch as a WIP commit (``wip_commit`` in the record) and the branch is kept, but nothing
+  is judged or proposed;
+* the tick is cancelled while the agent runs (a switch-off): the attempt is recorded as
+  ``aborted`` and not counted;
 * the failure has used ``max_attempts`` or the score stalled for ``stall_iterations``
   attempts: the repository is escalated (``escalated``), and no attempt is made until the
   failure changes or a human resolves the escalation;
@@ -22,9 +27,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+import anyio
+
 from hydra.sdk import TickContext
 from loops._sandbox_escalate import EscalationFacts, HumanDesk, escalation_key
 from loops._sandbox_eval import (
+    CLEANUP_TIMEOUT_S,
     WORKTREE_PREFIX,
     Evaluation,
     evaluate,
@@ -34,13 +42,15 @@ from loops._sandbox_eval import (
 from loops._sandbox_feedback import PromptFacts, compile_prompt
 from loops._sandbox_memory import EscalationReason, RepoMemory
 from loops._sandbox_options import SandboxFixerOptions
-from ports import AgentLimits, AgentResult, PortError, RepoPorts, Scenario, TerminalPortError
+from ports import AgentLimits, AgentResult, PortError, RepoPorts, Scenario
 from ports import Worktree as WorktreeInfo
 
 __all__ = ["BRANCH_PREFIX", "Convergence", "RepoOutcome", "RepoReport", "state_key"]
 
 BRANCH_PREFIX: Final = "hydra/sandbox-fixer/"
 _SUMMARY_CHARS: Final = 2_000
+_STOPPED: Final = frozenset({"timeout", "budget_exceeded"})
+"""Agent statuses of a run stopped at a cap: its unfinished work is kept as a WIP commit."""
 _DIFF_BYTES: Final = 4_096
 """Only the diff's paths are used: keep the patch the port returns small."""
 
@@ -76,10 +86,6 @@ class RepoReport:
 
 def state_key(repo: str) -> str:
     return f"repo:{repo}"
-
-
-def _is_under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix + "/")
 
 
 class Convergence:
@@ -192,9 +198,14 @@ class Convergence:
             result = await ctx.world.agent.run(
                 prompt=prompt, workdir=work.path, limits=limits, source=f"sandbox_fixer:{repo}"
             )
-        except TerminalPortError:
-            memory.uncount(signature)  # it never ran; the loop is about to be switched off
-            await self._save()
+        except BaseException as exc:
+            # Stopped by a switch or shutdown, or a terminal error about to switch the loop
+            # off: the attempt did not happen as far as the caps go. Cut short by the tick
+            # timeout it did: it counts, or a too-short timeout would retry for ever.
+            timed_out = isinstance(exc, anyio.get_cancelled_exc_class()) and not (
+                ctx.stopped_by_switch(repo)
+            )
+            await self._aborted(start, signature, exc, counted=timed_out)
             raise
         if result.status in ("shadow", "unconfigured"):
             memory.uncount(signature)
@@ -203,7 +214,8 @@ class Convergence:
         self.report.attempts += 1
         if not result.ok:
             memory.judge(None)
-            await self._finished(start, "failed", result)
+            wip = await self._keep_unfinished(work, number, result)
+            await self._finished(start, "failed", result, **wip)
             return "failed", ev
         touched = await self._touched(work)
         if touched:
@@ -315,7 +327,7 @@ class Convergence:
         if not (self.opts.protect_scenario_files and protected):
             return []
         diff = await self.repo.workspace.diff(work.name, max_bytes=_DIFF_BYTES)
-        return [p for p in diff.paths if any(_is_under(p, f) for f in protected)]
+        return [p for p in diff.paths if any(p == f or p.startswith(f + "/") for f in protected)]
 
     async def _finished(
         self, start: dict[str, Any], outcome: str, result: AgentResult, **facts: Any
@@ -331,6 +343,44 @@ class Convergence:
         payload = {**start, "outcome": outcome, "counted": counted, "agent": agent, **facts}
         payload.update(best=self.memory.best, stall=self.memory.stall)
         await self.ctx.audit("attempt.finished", payload)
+
+    async def _aborted(
+        self, start: dict[str, Any], signature: str, exc: BaseException, *, counted: bool
+    ) -> None:
+        """Record an attempt that never finished (shielded, time-limited: the tick is being
+        cancelled); ``counted`` when the tick timeout cut it short."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
+            if counted:
+                self.memory.judge(None)
+            else:
+                self.memory.uncount(signature)
+            await self._save()
+            outcome = "timed_out" if counted else "aborted"
+            payload = {**start, "outcome": outcome, "counted": counted, "error": repr(exc)[:500]}
+            payload.update(best=self.memory.best, stall=self.memory.stall)
+            await self.ctx.audit("attempt.finished", payload)
+
+    async def _keep_unfinished(
+        self, work: WorktreeInfo, number: int, result: AgentResult
+    ) -> dict[str, Any]:
+        """The work of an agent stopped at a cap, committed as WIP on the branch (kept); the
+        facts for the attempt's record. Nothing else: it is neither judged nor proposed."""
+        if result.status not in _STOPPED:
+            return {}
+        summary = result.summary.strip()[:_SUMMARY_CHARS] or "no summary"
+        message = (
+            f"WIP ({result.status}): sandbox_fixer attempt {number} on {self.repo.name}\n\n"
+            f"Unfinished: the agent was stopped ({result.status}) before it was done. Kept so "
+            f"nothing paid for is lost; not judged, not proposed.\n\n{summary}\n"
+        )
+        try:
+            commit = await self.repo.workspace.commit(work.name, message)
+        except PortError as exc:
+            return {"error": f"the unfinished work could not be kept: {exc}"}
+        if commit is None:
+            return {}
+        self.committed = True  # the branch stays with its worktree's removal
+        return {"wip_commit": commit}
 
     def _facts(self, reason: EscalationReason, ev: Evaluation) -> EscalationFacts:
         return EscalationFacts(

@@ -3,9 +3,10 @@
 Where each scenario runs is what keeps holdouts away from the agent:
 
 * **visible** scenarios run in the agent's worktree, from which the holdout files are absent
-  (``create_worktree(..., exclude=<holdout files>)``). The agent sees exactly the checkout they
-  ran in, so their output (the agent's feedback) can name nothing a holdout holds — not even
-  when a visible command collects a whole test directory a holdout lives in.
+  (``create_worktree(..., exclude=<holdout files>)``: not on disk, and out of reach of git run
+  there too). The agent sees exactly the checkout they ran in, so their output (the agent's
+  feedback) can name nothing a holdout holds — not even when a visible command collects a whole
+  test directory a holdout lives in.
 * **holdout** scenarios run in a throwaway worktree checked out fresh *with* every file from
   the candidate commit (the base branch, or the commit an attempt just made), removed right
   after. Their commands, files and output never touch the agent's worktree or prompt.
@@ -28,6 +29,7 @@ from hydra.sdk import Logger
 from ports import PortError, RepoPorts, Scenario, ScenarioResult, WorkspacePort, Worktree
 
 __all__ = [
+    "CLEANUP_TIMEOUT_S",
     "WORKTREE_PREFIX",
     "Evaluation",
     "evaluate",

@@ -13,8 +13,13 @@ cost caps, then checks the diff against the protected paths (see
 * Failure: recorded. After ``max_attempts`` counted failures — counted from the audit stream, so
   a restart forgets nothing (:mod:`loops._attempts`) — the issue gains ``human_required_label``
   and a comment summarising every attempt.
+* An agent stopped at the wall-clock or cost cap fails the attempt as ``timeout`` /
+  ``budget_exceeded``; the work it did so far stays on the attempt's branch as a WIP commit
+  (recorded with ``wip``; no change request).
 * Shadow mode: the agent is not run (its shadow result says so); the attempt is recorded as
-  ``shadow``, not counted, and the same version of an issue is previewed only once.
+  ``shadow``, not counted, and the same version of an issue is previewed only once. The
+  preview's branch is deleted with its worktree, as is that of an attempt cancelled mid-run
+  (``aborted``) or without a configured agent: a preview leaves the repository as it was.
 """
 
 from __future__ import annotations
@@ -248,7 +253,16 @@ class _Tick:
                     repo, self.ctx.world.agent, plan, self.rules, self.ctx.log
                 )
             except BaseException as exc:
-                aborted = AttemptOutcome("aborted", counted=False, error=repr(exc)[:500])
+                # A switch or shutdown stops the attempt uncounted; the tick timeout counts it,
+                # or a timeout shorter than the agent's would retry the issue for ever.
+                timed_out = isinstance(exc, anyio.get_cancelled_exc_class()) and not (
+                    self.ctx.stopped_by_switch(name)
+                )
+                aborted = AttemptOutcome(
+                    "timed_out" if timed_out else "aborted",
+                    counted=timed_out,
+                    error=repr(exc)[:500],
+                )
                 with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
                     await self.ctx.audit("attempt.finished", aborted.payload(plan))
                 raise

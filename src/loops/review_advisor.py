@@ -3,9 +3,10 @@
 For each open change request of each managed repository, once per head commit:
 
 1. **risk** from the changed paths and the size (:mod:`loops._risk`, rules in the options);
-2. **self-modification guard**: a change touching any path of :data:`SELF_PATHS` (the single
-   source of truth for "the advisor's own files") or of ``protected_paths`` is vetoed, the agent
-   is not even asked, and the review says why;
+2. **self-modification guard**: a change to Hydra's own repository touching any path of
+   :data:`SELF_PATHS` (the single source of truth for "the advisor's own files",
+   :mod:`loops._review_guard`), or a change to any repository touching ``protected_paths``, is
+   vetoed, the agent is not even asked, and the review says why;
 3. **the advisor**: the agent reviews the (bounded) diff and answers with a JSON verdict
    somewhere in its prose (:mod:`loops._verdict`). If it is unavailable — no agent, a timeout, a
    crash, a failed run, no parseable verdict — the verdict is ``approve`` (``veto`` with
@@ -40,6 +41,7 @@ from loops._agent_support import (
     scratch_worktree,
 )
 from loops._globs import check_globs, matching_paths
+from loops._review_guard import SELF_PATHS, SelfRepos
 from loops._review_text import (
     Decision,
     build_review_prompt,
@@ -62,37 +64,6 @@ from loops._verdict import find_verdict
 from ports import AgentLimits, ChangeRequest, PortError, RepoPorts, Verdict
 
 __all__ = ["SELF_PATHS", "ReviewAdvisorLoop", "ReviewAdvisorOptions"]
-
-SELF_PATHS: Final[frozenset[str]] = frozenset(
-    {
-        # the advisor and every helper module it imports (a test holds this list to the imports)
-        "src/loops/review_advisor.py",
-        "src/loops/_review_text.py",
-        "src/loops/_verdict.py",
-        "src/loops/_risk.py",
-        "src/loops/_globs.py",
-        "src/loops/_agent_support.py",
-        "src/loops/_tally.py",
-        "src/loops/__init__.py",
-        # its tests
-        "tests/loops/test_review_advisor*.py",
-        "tests/loops/_support_agent.py",
-        # the SDK and the runtime that load, configure, schedule, switch and shadow it
-        "src/hydra/sdk/**",
-        "src/hydra/registry.py",
-        "src/hydra/loop_config.py",
-        "src/hydra/settings.py",
-        "src/hydra/supervisor.py",
-        "src/hydra/orchestrator.py",
-        "src/hydra/switches.py",
-        "src/hydra/shadow.py",
-        # the ports it sees the world through (their mutation marks make shadow mode)
-        "src/ports/**",
-        # its entry point and the import contracts that fence it
-        "pyproject.toml",
-    }
-)
-"""The advisor's own files: a change touching one is vetoed, whatever anything else says."""
 
 AGENT_SOURCE: Final = "review_advisor"
 WORKTREE_PREFIX: Final = "review-"
@@ -124,7 +95,14 @@ class ReviewAdvisorOptions(BaseModel):
     """When the advisor is unavailable (no agent, timeout, crash, failed run, no parseable
     verdict) veto instead of approving."""
     protected_paths: tuple[str, ...] = ()
-    """Extra path globs that, like the advisor's own files, get a veto whatever else is said."""
+    """Extra path globs that, in every managed repository, get a veto whatever else is said."""
+    self_repos: tuple[str, ...] = ()
+    """Managed repositories that hold Hydra's own source: there, a change touching the
+    advisor's own files (its modules, the SDK, runtime, adapters and ports that run it,
+    `pyproject.toml`) is vetoed. A repository is also taken for Hydra's own, whatever this
+    says, when the base of a change holds `src/loops/review_advisor.py` and
+    `src/hydra/sdk/__init__.py`; name it here if its layout differs. In other repositories
+    those paths are ordinary files and only `protected_paths` guard them."""
     path_risk: dict[str, Risk] = Field(default_factory=lambda: dict(DEFAULT_PATH_RISK))
     """Path glob to risk, first match wins (`*` within a directory, `**` across directories,
     a pattern without `/` matches the file name anywhere). Defaults: secrets `critical`; CI,
@@ -191,7 +169,7 @@ class _Tick:
         self.opts = ctx.options
         self.tally = Tally(_COUNTS)
         self.unconfigured = agent_unconfigured(ctx.world.agent)
-        self.guarded = (*sorted(SELF_PATHS), *self.opts.protected_paths)
+        self.self_repos = SelfRepos(self.opts.self_repos, run_id=ctx.run_id, log=ctx.log)
 
     async def repo(self, name: str, repo: RepoPorts) -> None:
         await reap_worktrees(self.ctx, name, repo.workspace, WORKTREE_PREFIX, delete_branch=True)
@@ -236,13 +214,9 @@ class _Tick:
             files_up_to=self.opts.files_up_to,
         )
         item = _Item(name, repo, change, fingerprint, risk, diff)
-        touched = matching_paths({f.path for f in files} | diff_paths(diff), self.guarded)
-        if touched:
-            why = f"touches the review advisor's own files or protected paths: {listing(touched)}"
-            decision, ran = (
-                Decision("veto", "guard", (why + "; changes to the gate need a human",)),
-                None,
-            )
+        guarded = await self._guard(item, {f.path for f in files} | diff_paths(diff))
+        if guarded is not None:
+            decision, ran = guarded, None
         elif self.unconfigured is not None:
             decision, ran = (
                 self._failure_soft(f"no agent is configured ({self.unconfigured})"),
@@ -252,6 +226,22 @@ class _Tick:
             decision, ran = await self._ask(item)
         await self._act(item, decision, ran)
         await self.ctx.state.put(key, {"head": fingerprint, "mode": self.ctx.mode})
+
+    async def _guard(self, item: _Item, paths: set[str]) -> Decision | None:
+        """The guard's veto, or ``None`` when the change touches nothing guarded."""
+        why: list[str] = []
+        own = matching_paths(paths, SELF_PATHS)
+        if own and await self.self_repos.is_hydra(item.name, item.repo, item.change.base or "HEAD"):
+            why.append(
+                f"touches the review advisor's own files in {item.name}, Hydra's own "
+                f"repository: {listing(own)}"
+            )
+        protected = matching_paths(paths, self.opts.protected_paths)
+        if protected:
+            why.append(f"touches protected paths: {listing(protected)}")
+        if not why:
+            return None
+        return Decision("veto", "guard", ("; ".join(why) + "; changes to the gate need a human",))
 
     async def _ask(self, item: _Item) -> tuple[Decision, dict[str, Any] | None]:
         """The advisor agent's verdict on the change, or the failure-soft one."""

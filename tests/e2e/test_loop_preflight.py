@@ -15,6 +15,7 @@ from tests.e2e._support import (
     make_repo,
     running_hydra,
 )
+from tests.e2e._support_probe import probes, probing_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -46,9 +47,10 @@ def test_preflight_resolves_an_issue_and_escalates_another_after_three_attempts_
 
         first = h.tick("preflight")
         assert first["action"] == "tick.finished", first
-        assert first["payload"]["counts"]["attempted"] == 2
-        assert first["payload"]["counts"]["resolved"] == 1
         run = first["run"]
+        attempts = h.records("preflight", "attempt.finished", run=run)
+        assert first["payload"]["counts"]["attempted"] == 2, attempts
+        assert first["payload"]["counts"]["resolved"] == 1, (attempts, h.d.stderr()[-3000:])
 
         # --- the success path: label swap and a summary comment on the issue
         fixed = h.cli_json("issue", "show", "1", cwd=repo)
@@ -130,3 +132,72 @@ def test_preflight_resolves_an_issue_and_escalates_another_after_three_attempts_
         again = h2.tick("preflight")
         assert again["payload"]["counts"]["attempted"] == 0
         assert len(agent.runs("hopeless")) == calls
+
+
+SPEND = "Polish every greeting"
+
+
+def test_shadow_previews_leave_no_branch_and_a_capped_agent_leaves_its_work_as_wip(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "app", {"README.md": "# app\n", "greeting.txt": "helo\n"})
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    base = git(repo, "rev-parse", "main").strip()
+    pushes = [
+        "git push --no-verify origin HEAD:refs/heads/smuggled",
+        f"git push --no-verify {remote} HEAD:refs/heads/smuggled",
+        "git push origin HEAD:refs/heads/smuggled",
+    ]
+    rules = [
+        {
+            "name": "spender",
+            "when": f"Title: {SPEND}",
+            "run": pushes,
+            "write": {"greeting.txt": "hello (half done)\n"},
+            "spend": True,
+        }
+    ]
+    agent = probing_agent(tmp_path, rules)
+    loops = {"preflight": {"mode": "shadow", "interval_s": 86400, "max_usd": 0.1}}
+
+    with running_hydra(tmp_path, repo=repo, agent=agent, loops=loops) as h:
+        h.cli("issue", "new", SPEND, "--label", "hitl-escalation", cwd=repo)
+
+        # --- shadow: a preview, and the operator's repository exactly as it was
+        shadow = h.tick("preflight")
+        assert shadow["payload"]["counts"]["shadowed"] == 1
+        [preview] = h.records("preflight", "attempt.finished", run=shadow["run"])
+        assert preview["payload"]["outcome"] == "shadow"
+        assert git(repo, "for-each-ref", "--format=%(refname)").split() == ["refs/heads/main"]
+        assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+        assert agent.runs() == []
+
+        # --- live: the agent works, is stopped at its cost cap, and its work stays as WIP
+        h.put_loop("preflight", mode="live", reason="trusted after a week of previews")
+        live = h.tick("preflight", timeout=30)
+        [finished] = h.records("preflight", "attempt.finished", run=live["run"])
+        payload = finished["payload"]
+        branch = "hydra/preflight/1-2"
+        assert payload["outcome"] == "budget_exceeded"
+        assert payload["counted"] is True
+        assert payload["wip"] is True
+        assert payload["branch"] == branch
+        assert payload["agent"]["usd"] > 0.1
+        assert payload["commit"] == git(repo, "rev-parse", branch).strip()
+        assert git(repo, "show", f"{branch}:greeting.txt") == "hello (half done)\n"
+        assert git(repo, "rev-parse", f"{branch}~1").strip() == base
+        message = git(repo, "log", "-1", "--format=%B", branch)
+        assert message.startswith(f"WIP (budget_exceeded): preflight: {SPEND}")
+        assert "no change request" in message
+        assert git(repo, "for-each-ref", "refs/hydra/changes/") == ""  # nothing proposed
+        assert git(repo, "rev-parse", "main").strip() == base
+        assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+        # No push got out of the worktree, not even one skipping the hook.
+        ran = probes(agent, "spender")
+        assert [p["ran"] for p in ran] == pushes
+        assert all(p["code"] != 0 for p in ran), ran
+        assert git(remote, "for-each-ref") == ""
+        issue = h.cli_json("issue", "show", "1", cwd=repo)
+        assert "hitl-escalation" in issue["labels"]

@@ -1,6 +1,7 @@
 """``sandbox_fixer`` end to end: a regression on main breaks a visible and a holdout scenario;
 one triggered tick sends the scripted agent (which fails loudly if it can see the holdout's
-files), judges its commit again and opens a change request for the fix."""
+files, and tries to dig them out of git), judges its commit again and opens a change request
+for the fix."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e._support import ScriptedAgent, commit, git, make_repo, running_hydra
+from tests.e2e._support import commit, git, make_repo, running_hydra
+from tests.e2e._support_probe import probes, probing_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -32,15 +34,31 @@ SCENARIOS = [
         "files": ["acceptance"],
     },
 ]
-RULES = [
-    {
-        "name": "fixer",
-        "when": "Behavioural scenarios judge this repository",
-        "require_absent": ["acceptance", "acceptance/check.sh"],
-        "write": {"app.txt": "good\n"},
-        "reply": "app.txt holds 'good' again.",
-    }
+GIT_PROBES = [
+    "git log --all -p",
+    "git cat-file --batch-all-objects --batch",
+    "git rev-list --all --objects",
+    "git fsck --lost-found --unreachable",
+    "git show main:acceptance/check.sh",
+    "git fetch ../../../../app main",  # the operator's repository, by its path
+    "git push --no-verify ../../../../app HEAD:refs/heads/smuggled",
 ]
+
+
+def rules(base: str = "main") -> list[dict[str, object]]:
+    digging = [f"git show {base}:acceptance/check.sh", f"git cat-file -p {base}:acceptance"]
+    return [
+        {
+            "name": "fixer",
+            "when": "Behavioural scenarios judge this repository",
+            "require_absent": ["acceptance", "acceptance/check.sh"],
+            "run": [*GIT_PROBES, *digging, "git remote -v", "git rev-parse --git-common-dir"],
+            "write": {"app.txt": "good\n"},
+            "reply": "app.txt holds 'good' again.",
+        }
+    ]
+
+
 LOOPS = {"sandbox_fixer": {"mode": "live", "interval_s": 86400, "scenarios": SCENARIOS}}
 
 
@@ -48,7 +66,7 @@ def test_a_regression_is_fixed_by_the_agent_without_seeing_the_holdout_and_propo
     tmp_path: Path,
 ) -> None:
     repo = make_repo(tmp_path / "app", FILES)
-    agent = ScriptedAgent.create(tmp_path, RULES)
+    agent = probing_agent(tmp_path, rules())
     with running_hydra(tmp_path, repo=repo, agent=agent, loops=LOOPS) as h:
         # Start-up tick: both scenarios pass, nothing to do.
         [first_score] = h.records("sandbox_fixer", "score.recorded")
@@ -56,6 +74,7 @@ def test_a_regression_is_fixed_by_the_agent_without_seeing_the_holdout_and_propo
         assert agent.runs() == []
 
         broken = commit(repo, "Regress app.txt", {"app.txt": "bad\n"})
+        agent.set_rules(rules(broken))
         end = h.tick("sandbox_fixer")
         assert end["action"] == "tick.finished", end
         assert end["payload"]["details"]["repos"]["app"]["outcome"] == "fixed"
@@ -77,6 +96,21 @@ def test_a_regression_is_fixed_by_the_agent_without_seeing_the_holdout_and_propo
         assert "1 hidden scenario(s)" in prompt
         assert "acceptance" not in prompt
         assert "secret acceptance check" not in prompt
+
+        # Nothing git in its workdir can show reaches the holdout: not the base commit's tree,
+        # not the object store, not the operator's repository (no transport at all).
+        ran = probes(agent, "fixer")
+        assert len(ran) == len(GIT_PROBES) + 4
+        for probe in ran:
+            assert "secret acceptance check" not in probe["out"], probe
+            assert "check.sh" not in probe["out"].replace("acceptance/check.sh'", ""), probe
+        outcome = {p["ran"]: p for p in ran}
+        assert outcome["git remote -v"]["out"] == ""
+        assert outcome["git rev-parse --git-common-dir"]["out"].strip() == ".git"
+        for refused in GIT_PROBES[-2:]:
+            assert outcome[refused]["code"] != 0
+            assert "not allowed" in outcome[refused]["out"]
+        assert "smuggled" not in git(repo, "branch", "--list")
 
         [finished] = h.records("sandbox_fixer", "attempt.finished", run=run)
         assert finished["payload"]["outcome"] == "fixed"

@@ -102,6 +102,8 @@ async def test_the_prompt_carries_issue_repository_and_honest_rules(tmp_path: Pa
     assert "Wall-clock cap: 120 s" in first
     assert "Cost cap: $2.5" in first
     assert "pre-push hook rejects every push" in first
+    assert "`git push --no-verify` fails too" in first
+    assert "unfinished (WIP) commit" in first
     assert "`src/loops/**`" in first
     assert "not sandboxed" in first
     assert "attempt 1 of 3" in first

@@ -131,3 +131,18 @@ def test_metadata_marks_the_loop_as_spending_money() -> None:
     assert set(PreflightLoop.ports) == {"issues", "changes", "workspace", "agent"}
     for field in PreflightOptions.model_fields.values():
         assert field.description, "every option is documented for the catalogue"
+
+
+async def test_an_attempt_cut_short_by_the_tick_timeout_counts(tmp_path: Path) -> None:
+    """Unlike a switch-off: a tick timeout shorter than the agent's must not retry for ever."""
+    mock = _world(1)
+    agent = GatedAgent(mock.agent)  # never opened: the agent outlives the tick
+    tables = {LOOP: {"mode": "live", "timeout_s": 0.3, "interval_s": 3600.0}}
+    async with running(
+        tmp_path, [PreflightLoop], tables=tables, world=world_with(mock, agent)
+    ) as h:
+        await h.wait_for(lambda: len(h.records(LOOP, "tick.timed_out")) == 1)
+    [finished] = payloads(h, LOOP, "attempt.finished")
+    assert (finished["outcome"], finished["counted"]) == ("timed_out", True)
+    assert await mock.workspace().list_worktrees() == []
+    assert labels(mock, "1") == {TRIGGER}

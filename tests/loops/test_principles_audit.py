@@ -452,6 +452,9 @@ async def test_shadow_mode_previews_the_issue_once(tmp_path: Path) -> None:
     assert stuck_issues(mock) == []
     assert len(h.records(LOOP, "would.comment")) == 1
     assert len(h.records(LOOP, "would.close_issue")) == 1
+    # Nothing was filed or closed: the stream must not say it was.
+    assert h.records(LOOP, "issue.filed") == []
+    assert h.records(LOOP, "issue.closed") == []
     assert state_of(tmp_path)["issues"] == {}
 
 

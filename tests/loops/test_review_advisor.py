@@ -166,6 +166,20 @@ async def test_a_workspace_failure_is_failure_soft(tmp_path: Path) -> None:
     assert "disk full" in record["reasons"][0]
 
 
+HYDRA_TREE = {
+    "src/loops/review_advisor.py": "class ReviewAdvisorLoop: ...\n",
+    "src/loops/_verdict.py": "old\n",
+    "src/hydra/sdk/__init__.py": "",
+    "pyproject.toml": "[project]\nname = 'hydra-caretaker'\n",
+    "README.md": "# hydra\n",
+}
+APP_TREE = {
+    "src/app.py": "print('hi')\n",
+    "pyproject.toml": "[project]\nname = 'app'\n",
+    "README.md": "# app\n",
+}
+
+
 @pytest.mark.parametrize(
     ("files", "options", "named"),
     [
@@ -173,13 +187,16 @@ async def test_a_workspace_failure_is_failure_soft(tmp_path: Path) -> None:
         ({"src/loops/_verdict.py": None}, {}, "src/loops/_verdict.py"),  # deleted
         ({"src/hydra/sdk/_loop.py": "x\n", "README.md": "y\n"}, {}, "src/hydra/sdk/_loop.py"),
         ({"pyproject.toml": "[project]\n"}, {}, "pyproject.toml"),
+        ({"src/hydra/adapters/_agent_transcript.py": "x\n"}, {}, "_agent_transcript.py"),
+        # removing the markers does not hide the repository: it is recognised at the base
+        ({"src/loops/review_advisor.py": None, "src/hydra/sdk/__init__.py": None}, {}, "sdk"),
         ({"deploy/gate.yml": "x\n"}, {"protected_paths": ["deploy/**"]}, "deploy/gate.yml"),
     ],
 )
 async def test_changes_to_the_advisor_itself_are_vetoed_whatever_it_says(
     tmp_path: Path, files: dict[str, str | None], options: dict[str, object], named: str
 ) -> None:
-    mock = MockWorld({"demo": {"src/loops/_verdict.py": "old\n", "README.md": "# demo\n"}})
+    mock = MockWorld({"hydra": HYDRA_TREE})
     mock.seed_change("Improve the advisor", files=files)
     mock.agent.default = AgentOutcome.succeed(APPROVE)
     tables = live(LOOP, auto_merge=True, fail_as_veto=False, **options)
@@ -194,6 +211,82 @@ async def test_changes_to_the_advisor_itself_are_vetoed_whatever_it_says(
     assert named in review.body
     assert "cannot be overridden" in review.body
     assert mock.changes().merged == []
+    assert await mock.workspace().list_worktrees() == []  # the probe is gone with its branch
+    probe = f"hydra/review/probe-{end['run'][-8:]}-0-main"
+    assert mock.workspace().branch_head(probe) is None
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"pyproject.toml": "[project]\nname = 'app'\nversion = '2'\n"},
+        {"src/ports/api.py": "x\n", "src/hydra/sdk/__init__.py": "x\n"},
+        {"tests/loops/test_review_advisor.py": "x\n"},
+    ],
+)
+async def test_the_advisor_s_paths_are_ordinary_files_in_another_repository(
+    tmp_path: Path, files: dict[str, str | None]
+) -> None:
+    mock = MockWorld({"app": APP_TREE})
+    mock.seed_change("Bump things", files=files)
+    mock.agent.default = AgentOutcome.succeed(APPROVE)
+    async with running(tmp_path, [ReviewAdvisorLoop], tables=live(LOOP), world=mock.world) as h:
+        end = await first_tick(h, LOOP)
+    assert end["payload"]["counts"]["guarded"] == 0
+    [record] = verdicts(h)
+    assert (record["verdict"], record["source"]) == ("approve", "advisor")
+    assert len(mock.agent.runs) == 1
+    assert await mock.workspace().list_worktrees() == []
+
+
+async def test_protected_paths_still_guard_another_repository(tmp_path: Path) -> None:
+    mock = MockWorld({"app": APP_TREE})
+    mock.seed_change("Bump things", files={"pyproject.toml": "[project]\n"})
+    mock.agent.default = AgentOutcome.succeed(APPROVE)
+    tables = live(LOOP, protected_paths=["pyproject.toml"])
+    async with running(tmp_path, [ReviewAdvisorLoop], tables=tables, world=mock.world) as h:
+        await first_tick(h, LOOP)
+    [record] = verdicts(h)
+    assert (record["verdict"], record["source"]) == ("veto", "guard")
+    assert record["reasons"][0].startswith("touches protected paths: `pyproject.toml`")
+    assert "own files" not in record["reasons"][0]
+    assert mock.agent.runs == []
+
+
+async def test_a_repository_named_in_self_repos_is_guarded_without_markers(
+    tmp_path: Path,
+) -> None:
+    mock = MockWorld({"app": APP_TREE, "fork": APP_TREE})
+    mock.seed_change("Bump", repo="app", files={"pyproject.toml": "[project]\n"})
+    mock.seed_change("Bump", repo="fork", files={"pyproject.toml": "[project]\n"})
+    mock.agent.default = AgentOutcome.succeed(APPROVE)
+    tables = live(LOOP, self_repos=["fork"])
+    async with running(tmp_path, [ReviewAdvisorLoop], tables=tables, world=mock.world) as h:
+        await first_tick(h, LOOP)
+    by_repo = {r["repo"]: r for r in verdicts(h)}
+    assert (by_repo["fork"]["verdict"], by_repo["fork"]["source"]) == ("veto", "guard")
+    assert "fork, Hydra's own repository" in by_repo["fork"]["reasons"][0]
+    assert (by_repo["app"]["verdict"], by_repo["app"]["source"]) == ("approve", "advisor")
+
+
+async def test_a_repository_that_cannot_be_recognised_is_not_waved_through(
+    tmp_path: Path,
+) -> None:
+    mock = MockWorld({"hydra": HYDRA_TREE})
+    mock.seed_change("Improve the advisor", files={"src/loops/_verdict.py": "x\n"})
+    mock.workspace().faults.inject("tracked_files", PortError("failed", "disk full"))
+    mock.agent.default = AgentOutcome.succeed(APPROVE)
+    async with running(tmp_path, [ReviewAdvisorLoop], tables=live(LOOP), world=mock.world) as h:
+        end = await first_tick(h, LOOP)
+        assert end["payload"]["status"] == "warning"
+        assert "disk full" in end["payload"]["details"]["errors"][0]
+        assert verdicts(h) == []
+        assert await mock.workspace().list_worktrees() == []
+        again = await next_tick(h, LOOP)
+    assert again["payload"]["counts"]["guarded"] == 1
+    [record] = verdicts(h)
+    assert (record["verdict"], record["source"]) == ("veto", "guard")
+    assert mock.agent.runs == []
 
 
 async def test_an_unchanged_change_is_not_reviewed_again(tmp_path: Path) -> None:

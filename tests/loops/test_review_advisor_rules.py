@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from loops import _review_guard, review_advisor
 from loops._globs import matches
 from loops._review_text import ANSWER_FORMAT, Decision, diff_paths, policy
 from loops._risk import classify
@@ -230,8 +231,42 @@ def test_the_guard_covers_the_advisor_and_every_helper_it_imports() -> None:
     for module in modules:
         path = "src/" + module.replace(".", "/") + ".py"
         assert any(matches(path, pattern) for pattern in SELF_PATHS), f"{path} is unguarded"
-    for judge in ("src/hydra/sdk/_loop.py", "src/ports/changes.py", "pyproject.toml"):
-        assert any(matches(judge, pattern) for pattern in SELF_PATHS)
+    judges = (
+        "src/hydra/sdk/_loop.py",
+        "src/ports/changes.py",
+        "pyproject.toml",
+        "src/hydra/adapters/_agent_transcript.py",  # finds the answer in the transcript
+        "src/hydra/adapters/_agent_meter.py",  # meters the run
+        "src/hydra/adapters/agent_claude.py",
+        "src/hydra/adapters/local_changes.py",  # diffs, posts the review, merges
+        "src/hydra/runner/_classify.py",  # how the agent's run ended
+        "src/hydra/loop_services.py",  # remembers which heads were reviewed
+        "src/hydra/daemon.py",
+        "src/hydra/runtime.py",
+        "src/hydra/repo_scopes.py",
+        "src/hydra/shadow.py",
+    )
+    for judge in judges:
+        assert (ROOT / judge).exists(), judge
+        assert any(matches(judge, pattern) for pattern in SELF_PATHS), f"{judge} is unguarded"
     for pattern in SELF_PATHS:
         concrete = "*" not in pattern
         assert not concrete or (ROOT / pattern).exists(), f"{pattern} names no file"
+
+
+def test_one_frozen_set_is_the_single_source_of_truth() -> None:
+    assert review_advisor.SELF_PATHS is _review_guard.SELF_PATHS
+    assert isinstance(SELF_PATHS, frozenset)
+
+
+def test_this_checkout_is_recognised_as_hydra_s_own_repository() -> None:
+    for marker in _review_guard.HYDRA_MARKERS:
+        assert (ROOT / marker).is_file(), marker
+        # deleting or renaming a marker touches the advisor's own files, so is vetoed
+        assert any(matches(marker, pattern) for pattern in SELF_PATHS), marker
+
+
+def test_self_repos_is_documented_as_an_option() -> None:
+    field = ReviewAdvisorOptions.model_fields["self_repos"]
+    assert field.default == ()
+    assert "Hydra's own source" in (field.description or "")
