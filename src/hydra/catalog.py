@@ -22,18 +22,44 @@ TICK_ACTIONS = (
     "tick.lost",
 )
 
+HEALTH_ACTIONS = ("health.degraded", "health.recovered")
+REPO_ACTIONS = ("repo.cancelled",)
+SHADOW_PREFIX = "would."
+"""Shadow mode records each mutating port call as ``would.<action>`` (``would.comment``…)."""
+
+RUNTIME_ACTIONS = (*TICK_ACTIONS, *HEALTH_ACTIONS, *REPO_ACTIONS)
+"""Written to a loop's stream by the runtime, whatever the loop declares."""
+
 HEADER = """\
 # Loop catalogue
 
 Generated from the loop registry by `python -m hydra.catalog`; do not edit by hand (a test
-fails when this file drifts from the code). Every loop also writes the tick lifecycle records
-(`{tick}`) and the health records (`health.degraded`, `health.recovered`) to its own
-stream.
+fails when this file drifts from the code). Besides the audit actions listed for it, the
+runtime writes these records to every loop's stream, whatever the loop declares:
+
+- the tick lifecycle: `{tick}`;
+- health: `{health}`;
+- `{repo}` when a repository's switch is turned off while a tick works on it;
+- in shadow mode, `{shadow}<action>` for each mutating port call that was recorded instead of
+  carried out (`{shadow}comment`, `{shadow}commit`, `{shadow}review`, `{shadow}agent_run`…).
 """
 
 
+def allowed_actions(entry: LoopEntry) -> frozenset[str]:
+    """Every action the catalogue says may appear in ``entry``'s stream, except the
+    ``would.*`` records of shadow mode (test those with :data:`SHADOW_PREFIX`)."""
+    return frozenset((*entry.loop_class.audit_actions, *RUNTIME_ACTIONS))
+
+
 def render(registry: LoopRegistry) -> str:
-    parts = [HEADER.format(tick="`, `".join(TICK_ACTIONS))]
+    parts = [
+        HEADER.format(
+            tick="`, `".join(TICK_ACTIONS),
+            health="`, `".join(HEALTH_ACTIONS),
+            repo="`, `".join(REPO_ACTIONS),
+            shadow=SHADOW_PREFIX,
+        )
+    ]
     rows = ["| loop | area | interval (bounds) | mode | description |", "|---|---|---|---|---|"]
     entries = [e for e in registry if e.cls is not None]
     for entry in entries:

@@ -4,19 +4,29 @@ A table holds the keys every loop has (``enabled``, ``interval_s``, ``timeout_s`
 and the loop's own options, validated against its ``Options`` model. An unknown loop name, an
 unknown key or a bad value raises :class:`hydra.settings.SettingsError` with one line naming
 ``loops.<name>.<key>`` and the reason.
+
+Every option can also be set in the environment (``HYDRA_LOOPS__<NAME>__<KEY>``): the text of a
+variable is decoded as JSON where the option is a list, tuple, set, table (dict) or model, so
+``HYDRA_LOOPS__PREFLIGHT__DENY_LABELS='["a", "b"]'`` and
+``HYDRA_LOOPS__SANDBOX_FIXER__SCENARIOS='[{"name": "unit", "command": "pytest"}]'`` work; text
+that is not JSON is an error naming the variable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import json
+import types
+from collections import abc
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from hydra.registry import LoopEntry, LoopRegistry
 from hydra.sdk import LoopMode
-from hydra.settings import SettingsError, format_validation_error
+from hydra.settings import EnvText, SettingsError, format_validation_error
 
 
 class _CommonKeys(BaseModel):
@@ -49,7 +59,7 @@ class LoopConfig:
 
 
 def resolve_loop_configs(
-    raw: Mapping[str, Mapping[str, Any]],
+    raw: abc.Mapping[str, abc.Mapping[str, Any]],
     registry: LoopRegistry,
     *,
     default_mode: LoopMode | None = None,
@@ -70,7 +80,7 @@ def resolve_loop_configs(
 
 
 def _resolve(
-    entry: LoopEntry, table: Mapping[str, Any], default_mode: LoopMode | None
+    entry: LoopEntry, table: abc.Mapping[str, Any], default_mode: LoopMode | None
 ) -> LoopConfig:
     cls = entry.loop_class
     prefix = f"loops.{entry.name}."
@@ -80,10 +90,13 @@ def _resolve(
         common = _CommonKeys.model_validate(common_raw)
     except ValidationError as exc:
         raise SettingsError(format_validation_error(exc, prefix=prefix)) from None
-    accepted = _option_keys(cls.Options)
-    for key in options_raw:
-        if key not in accepted:
+    accepted = _option_fields(cls.Options)
+    for key, value in options_raw.items():
+        field = accepted.get(key)
+        if field is None:
             raise SettingsError(f"{prefix}{key}: unknown key for loop {entry.name!r}")
+        if isinstance(value, EnvText) and _is_structured(field.annotation):
+            options_raw[key] = _decode_json(value, f"{prefix}{key}")
     try:
         options = cls.Options.model_validate(options_raw)
     except ValidationError as exc:
@@ -107,10 +120,54 @@ def _resolve(
     )
 
 
-def _option_keys(model: type[BaseModel]) -> set[str]:
-    keys: set[str] = set()
+def _option_fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """The options' fields by name and by alias."""
+    fields: dict[str, FieldInfo] = {}
     for name, field in model.model_fields.items():
-        keys.add(name)
+        fields[name] = field
         if isinstance(field.alias, str):
-            keys.add(field.alias)
-    return keys
+            fields[field.alias] = field
+    return fields
+
+
+_STRUCTURED: frozenset[object] = frozenset(
+    {
+        list,
+        tuple,
+        set,
+        frozenset,
+        dict,
+        abc.Sequence,
+        abc.MutableSequence,
+        abc.Set,
+        abc.MutableSet,
+        abc.Mapping,
+        abc.MutableMapping,
+    }
+)
+
+
+def _is_structured(annotation: Any) -> bool:
+    """Whether an option of this type is a list, tuple, set, table or model (``X | None``
+    counts when every other member does): the environment gives it as JSON."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_structured(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return bool(members) and all(_is_structured(arg) for arg in members)
+    if (origin or annotation) in _STRUCTURED:
+        return True
+    return isinstance(annotation, type) and (
+        issubclass(annotation, BaseModel) or dataclasses.is_dataclass(annotation)
+    )
+
+
+def _decode_json(value: EnvText, key: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(
+            f"{key}: {value.variable} is not valid JSON ({exc.msg} at character {exc.pos}); "
+            """write a list as '["a", "b"]' and a table as '{"key": "value"}'"""
+        ) from None

@@ -1,14 +1,18 @@
 """Daemon settings: ``hydra.toml`` (or ``--config PATH``), then ``HYDRA_…`` environment variables.
 
 Environment variables override the file; ``__`` separates nesting levels, so
-``HYDRA_LOOPS__HEALTH__ENABLED=false`` sets ``[loops.health] enabled = false``. Per-loop tables
-are validated against the loop's own options model once the registry is known
-(:mod:`hydra.loop_config`). Any unknown key or bad value is a :class:`SettingsError` whose
+``HYDRA_LOOPS__HEALTH__ENABLED=false`` sets ``[loops.health] enabled = false``. A list or table
+is given as JSON: ``HYDRA_LOOPS__PREFLIGHT__DENY_LABELS='["a", "b"]'``. Per-loop tables are
+validated against the loop's own options model once the registry is known
+(:mod:`hydra.loop_config`); a loop option set in the environment reaches it as an
+:class:`EnvText`, which names its variable, and is decoded as JSON there when the option wants a
+list, a table or a model. Any unknown key or bad value is a :class:`SettingsError` whose
 message is one line naming the key and the reason; the CLI turns it into exit code 2.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
@@ -16,7 +20,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from hydra.repos import REPO_NAME_RE, ManagedRepo, default_repo
 
@@ -26,6 +35,25 @@ ENV_PREFIX = "HYDRA_"
 
 class SettingsError(Exception):
     """Settings cannot be loaded; ``str()`` is one line naming the key and the reason."""
+
+
+class EnvText(str):
+    """A loop option's text as read from the environment, with the variable it came from.
+
+    The options model of a loop is only known once the registry is, so the text travels as is
+    in :attr:`HydraSettings.loops` and :mod:`hydra.loop_config` decodes it (as JSON where the
+    option is a list, a table or a model), naming :attr:`variable` when it cannot.
+    """
+
+    variable: str
+
+    def __new__(cls, value: str, variable: str) -> EnvText:
+        text = super().__new__(cls, value)
+        text.variable = variable
+        return text
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        return (str(self), self.variable)
 
 
 class _Section(BaseModel):
@@ -157,7 +185,31 @@ class HydraSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Command-line overrides (init kwargs) beat the environment, which beats the file.
-        return (init_settings, env_settings, _FileSource(settings_cls))
+        return (init_settings, _EnvSource(settings_cls), _FileSource(settings_cls))
+
+
+class _EnvSource(EnvSettingsSource):
+    """``HYDRA_…`` variables; the values of ``[loops.<name>]`` keys become :class:`EnvText`."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        loops = data.get("loops")
+        if isinstance(loops, dict):
+            data["loops"] = {
+                loop: _mark_env(loop, table) if isinstance(table, dict) else table
+                for loop, table in loops.items()
+            }
+        return data
+
+
+def _mark_env(loop: str, table: dict[str, Any]) -> dict[str, Any]:
+    names = {key.upper(): key for key in os.environ}
+    marked = dict(table)
+    for key, value in table.items():
+        variable = names.get(f"{ENV_PREFIX}LOOPS__{loop}__{key}".upper())
+        if isinstance(value, str) and variable is not None:
+            marked[key] = EnvText(value, variable)
+    return marked
 
 
 _FILE_DATA: ContextVar[dict[str, Any] | None] = ContextVar("hydra_settings_file", default=None)
