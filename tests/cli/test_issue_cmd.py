@@ -49,11 +49,16 @@ def hydra(project: Path) -> Run:
     return run
 
 
+def opened(number: int, data_dir: Path, repo: str, title: str) -> str:
+    """What ``hydra issue new`` prints: the id, the repository and the inbox it wrote to."""
+    return f"#{number} opened in {repo} ({(data_dir / 'inbox' / repo).resolve()}): {title}\n"
+
+
 def test_new_list_show(hydra: Run, project: Path) -> None:
     out = hydra(
         "new", "Flaky test", "--body", "Fails 1 run in 10.", "--label", "bug", "--label", "ci"
     )
-    assert out.stdout == "#1 opened in proj: Flaky test\n"
+    assert out.stdout == opened(1, project / ".hydra", "proj", "Flaky test")
     assert (project / ".hydra" / "inbox" / "proj" / "1.json").is_file()
     hydra("new", "Second")
     listing = hydra("list").stdout.splitlines()
@@ -102,7 +107,8 @@ def test_label_comment_close(hydra: Run, project: Path) -> None:
     assert hydra("comment", "1", "--body", "Noted.").stdout == "#1: comment added\n"
     assert hydra("close", "1").stdout == "#1 closed\n"
     assert hydra("close", "1").stdout == "#1 was already closed\n"
-    assert hydra("list").stdout == "no open issues in proj\n"
+    inbox = (project / ".hydra" / "inbox" / "proj").resolve()
+    assert hydra("list").stdout == f"no open issues in proj ({inbox})\n"
     shown = hydra("show", "1").stdout
     assert "[closed]" in shown
     assert "Noted." in shown
@@ -148,7 +154,7 @@ def test_repo_defaults_to_the_git_repository(hydra: Run, tmp_path: Path) -> None
     subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=30)
     data = tmp_path / "data"
     out = hydra("new", "From a subdir", "--data-dir", str(data), cwd=repo / "src" / "deep")
-    assert out.stdout == "#1 opened in shop-service: From a subdir\n"
+    assert out.stdout == opened(1, data, "shop-service", "From a subdir")
     assert (data / "inbox" / "shop-service" / "1.json").is_file()
 
 
@@ -182,3 +188,188 @@ def test_parallel_invocations_get_distinct_ids(project: Path) -> None:
         assert proc.returncode == 0, err
         ids.append(json.loads(out)["id"])
     assert sorted(ids, key=int) == [str(n) for n in range(1, 7)]
+
+
+def _daemon_inbox(project: Path) -> LocalInbox:
+    """The inbox the daemon started in ``project`` reads: its settings name the repository."""
+    from hydra.settings import load_settings, managed_repos
+
+    settings = load_settings(cwd=project)
+    [repo] = managed_repos(settings, cwd=project)
+    return LocalInbox(settings.data_dir, repo.name)
+
+
+def test_readme_example_files_into_the_inbox_the_daemon_reads(hydra: Run, project: Path) -> None:
+    # The README's own example: the repository the daemon runs in, named "app".
+    (project / "hydra.toml").write_text('[repos.app]\npath = "."\n')
+    out = hydra("new", "Configured name")
+    assert out.stdout == opened(1, project / ".hydra", "app", "Configured name")
+    assert (project / ".hydra" / "inbox" / "app" / "1.json").is_file()
+    assert not (project / ".hydra" / "inbox" / "proj").exists()
+    inbox = _daemon_inbox(project)
+    assert inbox.repo == "app"
+    assert [i.title for i in anyio.run(inbox.list_issues)] == ["Configured name"]
+    assert hydra("list").stdout.splitlines()[1].endswith("Configured name")
+
+
+def test_repo_is_the_configured_one_holding_the_working_directory(
+    hydra: Run, project: Path
+) -> None:
+    for sub in ("services/api/src", "services/web"):
+        (project / sub).mkdir(parents=True)
+    config = project / "hydra.toml"
+    config.write_text(
+        f'data_dir = "{project / "data"}"\n'
+        f'[repos.api]\npath = "{project / "services" / "api"}"\n'
+        f'[repos.web]\npath = "{project / "services" / "web"}"\n'
+        f'[repos.mono]\npath = "{project}"\n'
+    )
+    where = {
+        project / "services" / "api" / "src": "api",
+        project / "services" / "web": "web",
+        project: "mono",
+    }
+    for n, (cwd, expected) in enumerate(where.items(), start=1):
+        out = hydra("new", f"from {cwd.name}", "--config", str(config), cwd=cwd)
+        assert out.stdout == opened(1, project / "data", expected, f"from {cwd.name}"), n
+        assert (project / "data" / "inbox" / expected / "1.json").is_file()
+
+
+def test_the_only_configured_repo_is_the_default_anywhere(
+    hydra: Run, project: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "hydra.toml").write_text(f'[repos.shop]\npath = "{elsewhere}"\n')
+    assert hydra("new", "only one").stdout == opened(1, project / ".hydra", "shop", "only one")
+    assert (project / ".hydra" / "inbox" / "shop" / "1.json").is_file()
+    # An explicit --repo still wins.
+    explicit = hydra("new", "explicit", "--repo", "other").stdout
+    assert explicit == opened(1, project / ".hydra", "other", "explicit")
+
+
+def test_several_configured_and_none_here_asks_for_repo(
+    hydra: Run, project: Path, tmp_path: Path
+) -> None:
+    (project / "hydra.toml").write_text(
+        f'[repos.a]\npath = "{tmp_path / "a"}"\n[repos.b]\npath = "{tmp_path / "b"}"\n'
+    )
+    done = hydra("new", "where?", rc=2)
+    assert done.stdout == ""
+    assert done.stderr == (
+        "hydra: several repositories are configured (a, b); pick one with --repo\n"
+    )
+    assert not (project / ".hydra" / "inbox").exists()
+    assert hydra("new", "here", "--repo", "b").stdout == opened(1, project / ".hydra", "b", "here")
+
+
+def test_repos_from_the_environment_count_too(hydra: Run, project: Path) -> None:
+    env = {"HYDRA_REPOS__SVC__PATH": str(project)}
+    assert hydra("new", "env", extra_env=env).stdout == opened(1, project / ".hydra", "svc", "env")
+
+
+def test_a_bad_config_is_one_line_and_exit_2(hydra: Run, project: Path) -> None:
+    (project / "hydra.toml").write_text('[repos.app]\npath = "."\ncolour = "red"\n')
+    done = hydra("new", "x", rc=2)
+    assert done.stderr.startswith("hydra: config error: repos.app.colour")
+    assert done.stderr.count("\n") == 1
+
+
+def _git_init(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(path)], check=True, timeout=30)
+    return path
+
+
+def test_from_a_subdirectory_the_config_at_the_git_root_is_used(hydra: Run, tmp_path: Path) -> None:
+    root = _git_init(tmp_path / "mono")
+    for sub in ("services/api/src", "services/web", "docs"):
+        (root / sub).mkdir(parents=True)
+    # Relative paths, as `hydra run` in `root` resolves them (against its working directory).
+    (root / "hydra.toml").write_text(
+        'data_dir = "state"\n'
+        '[repos.api]\npath = "services/api"\n'
+        '[repos.web]\npath = "services/web"\n'
+    )
+    state = root / "state"
+    out = hydra("new", "From deep in api", cwd=root / "services" / "api" / "src")
+    assert out.stdout == opened(1, state, "api", "From deep in api")
+    out = hydra("new", "From web", cwd=root / "services" / "web")
+    assert out.stdout == opened(1, state, "web", "From web")
+    assert (state / "inbox" / "api" / "1.json").is_file()
+    assert (state / "inbox" / "web" / "1.json").is_file()
+    # Nothing was created where the commands ran.
+    assert sorted(p.name for p in (root / "services" / "api").rglob("*")) == ["src"]
+    assert list((root / "services" / "web").iterdir()) == []
+    # Several repositories, none holding docs/: ask, as from the root.
+    done = hydra("new", "where?", cwd=root / "docs", rc=2)
+    assert "pick one with --repo" in done.stderr
+    # The daemon started in the root reads these very inboxes.
+    from hydra.settings import load_settings
+
+    assert load_settings(cwd=root).data_dir == state
+    listed = json.loads(hydra("list", "--repo", "api", "--json", cwd=root).stdout)
+    assert [i["title"] for i in listed] == ["From deep in api"]
+
+
+def test_from_a_subdirectory_without_a_config_the_git_root_holds_the_data_dir(
+    hydra: Run, tmp_path: Path
+) -> None:
+    root = _git_init(tmp_path / "shop")
+    deep = root / "src" / "deep"
+    deep.mkdir(parents=True)
+    out = hydra("new", "No config anywhere", cwd=deep)
+    assert out.stdout == opened(1, root / ".hydra", "shop", "No config anywhere")
+    assert not (deep / ".hydra").exists()
+    assert hydra("list", cwd=root).stdout.splitlines()[1].endswith("No config anywhere")
+
+
+def test_the_search_for_hydra_toml_stops_at_the_git_root(hydra: Run, tmp_path: Path) -> None:
+    (tmp_path / "hydra.toml").write_text('data_dir = "outer"\n[repos.outer]\npath = "."\n')
+    root = _git_init(tmp_path / "inner")
+    (root / "lib").mkdir()
+    out = hydra("new", "Stays inside", cwd=root / "lib")
+    assert out.stdout == opened(1, root / ".hydra", "inner", "Stays inside")
+    assert not (tmp_path / "outer").exists()
+    # A config in a subdirectory, nearer than the root, wins there.
+    (root / "lib" / "hydra.toml").write_text('data_dir = "here"\n')
+    out = hydra("new", "Nearest config", cwd=root / "lib")
+    assert out.stdout == opened(1, root / "lib" / "here", "inner", "Nearest config")
+
+
+def test_an_explicit_config_resolves_like_hydra_run_does(hydra: Run, tmp_path: Path) -> None:
+    """``--config PATH``: relative paths against the working directory, as for ``hydra run``."""
+    root = _git_init(tmp_path / "app")
+    (root / "sub").mkdir()
+    config = tmp_path / "elsewhere.toml"
+    config.write_text('data_dir = "d"\n[repos.app]\npath = "."\n')
+    out = hydra("new", "explicit", "--config", str(config), cwd=root / "sub")
+    assert out.stdout == opened(1, root / "sub" / "d", "app", "explicit")
+
+
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_options_work_before_and_after_the_action(
+    project: Path, tmp_path: Path, position: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_")}
+    data = tmp_path / "data"
+    options = ("--data-dir", str(data), "--repo", "svc")
+
+    def issue(*action: str) -> str:
+        args = (*options, *action) if position == "before" else (*action, *options)
+        done = subprocess.run(
+            [HYDRA, "issue", *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert issue("new", "ordered") == opened(1, data, "svc", "ordered")
+    assert [i["id"] for i in json.loads(issue("list", "--json"))] == ["1"]
+    assert issue("close", "1") == "#1 closed\n"
+    assert not (project / ".hydra").exists()

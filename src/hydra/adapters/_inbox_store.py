@@ -6,7 +6,8 @@ Blocking by design (the adapter calls it from a worker thread). Every write repl
 atomically and durably (:func:`hydra.statefile.write_json_atomic`); id allocation and every
 read-modify-write hold an advisory lock on ``<dir>/.lock``, so the CLI and the daemon can
 write the same inbox at once. Readers take no lock: a rename is atomic, so they see a whole
-old or a whole new file.
+old or a whole new file. A failed fsync propagates as :class:`DurabilityError` (never turned
+into a ``PortError``); :class:`hydra.adapters.inbox.LocalInbox` pulls the daemon's fatal signal.
 """
 
 from __future__ import annotations

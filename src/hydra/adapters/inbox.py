@@ -4,6 +4,10 @@ Issues of repository ``R`` live in ``<data_dir>/inbox/R/<id>.json`` (ids 1, 2, 3
 repository). The daemon and ``hydra issue`` share the files: :mod:`._inbox_record` is the
 format, :mod:`._inbox_store` the atomic writes and the cross-process lock. File I/O runs in a
 worker thread, so a cancelled call may still complete its write (as the port allows).
+
+A failed fsync raises :class:`hydra.statefile.DurabilityError` and, in the daemon, also pulls
+its :class:`hydra.fatal.FatalSignal` (given as ``fatal``): a loop's crash isolation may catch
+the exception, the signal still stops the daemon (exit 70), like a failed audit or state fsync.
 """
 
 from __future__ import annotations
@@ -11,15 +15,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar, TypeVarTuple
+from typing import TYPE_CHECKING, TypeVar, TypeVarTuple
 
 import anyio.to_thread
 
 from hydra.adapters._inbox_record import CommentRecord, IssueRecord, updated
 from hydra.adapters._inbox_store import InboxStore
 from hydra.clock import SystemClock
+from hydra.statefile import DurabilityError
 from ports import Clock, Issue, IssuePort, IssueState, PortError, PortInfo
 from ports.issues import check_body, check_label, check_title
+
+if TYPE_CHECKING:
+    from hydra.fatal import FatalSignal
 
 _ID = re.compile(r"[1-9][0-9]{0,17}")
 T = TypeVar("T")
@@ -39,7 +47,8 @@ class LocalInbox(IssuePort):
     Comments are signed ``author`` and stamped by ``clock`` (UTC). A malformed or unknown id
     raises ``PortError("not_found")``; an unreadable or corrupt file ``PortError("failed")``
     naming the file; a lock held longer than ``lock_timeout_s`` ``PortError("timeout")``.
-    A failed fsync raises :class:`hydra.statefile.DurabilityError`, fatal for the daemon.
+    A failed fsync raises :class:`hydra.statefile.DurabilityError` and pulls ``fatal`` (the
+    daemon's signal; ``None`` for the CLI, which reports the error and exits).
     """
 
     def __init__(
@@ -50,10 +59,12 @@ class LocalInbox(IssuePort):
         author: str = "hydra",
         clock: Clock | None = None,
         lock_timeout_s: float = 30.0,
+        fatal: FatalSignal | None = None,
     ) -> None:
         self.repo = check_repo_name(repo)
         self.author = author
         self._clock = clock or SystemClock()
+        self._fatal = fatal
         self._store = InboxStore(data_dir / "inbox" / repo, lock_timeout_s=lock_timeout_s)
 
     @property
@@ -154,9 +165,14 @@ class LocalInbox(IssuePort):
     ) -> None:
         await self._run(self._store.update, number, change)
 
-    @staticmethod
-    async def _run(fn: Callable[[*Args], T], *args: *Args) -> T:
-        return await anyio.to_thread.run_sync(fn, *args)
+    async def _run(self, fn: Callable[[*Args], T], *args: *Args) -> T:
+        try:
+            return await anyio.to_thread.run_sync(fn, *args)
+        except DurabilityError as exc:
+            # Pulled here, on the event loop's thread (the signal's event is not thread-safe).
+            if self._fatal is not None:
+                self._fatal.trigger(exc)
+            raise
 
     def _issue(self, record: IssueRecord, *, with_comments: bool) -> Issue:
         url = self._store.path(record.id).as_uri()

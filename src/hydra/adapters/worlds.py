@@ -2,6 +2,7 @@
 
 * ``local`` (the default): each managed repository's git checkout, the local issue inbox under
   the data dir, local branches as change requests, shell scenarios, agent CLIs from PATH.
+  A failed fsync of an inbox file pulls ``fatal``, the daemon's :class:`hydra.fatal.FatalSignal`.
 * ``github``: issues and pull requests through the ``gh`` CLI; worktrees and scenarios as in
   ``local``. Every repository needs ``github = "owner/name"``.
 * ``fake``: the in-memory :class:`fakes.MockWorld` (``hydra run --demo``), seeded so the loops
@@ -14,6 +15,7 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hydra.adapters.agent_claude import ClaudeAgent
 from hydra.adapters.agent_codex import CodexAgent
@@ -32,6 +34,9 @@ from hydra.runner import Runner, Secret
 from hydra.settings import HydraSettings
 from ports import AgentPort, ChangeRequestPort, IssuePort, RepoPorts, World
 
+if TYPE_CHECKING:
+    from hydra.fatal import FatalSignal
+
 OnChangeEvent = Callable[[str, dict[str, object]], Awaitable[None]]
 
 
@@ -47,13 +52,16 @@ def build_world(
     runner: Runner,
     cost_sink: CostSink,
     on_change_event: OnChangeEvent | None = None,
+    fatal: FatalSignal | None = None,
 ) -> World:
     host = PsutilHost(data_dir, data_dir / "audit")
     if settings.world == "fake":
         return _fake_world(repos, host, cost_sink)
     ports: dict[str, RepoPorts] = {}
     for repo in repos:
-        issues, changes = _tracker(settings, data_dir, repo, runner, on_change_event)
+        issues, changes = _tracker(
+            settings, data_dir, repo, runner, on_change_event=on_change_event, fatal=fatal
+        )
         ports[repo.name] = RepoPorts(
             name=repo.name,
             issues=issues,
@@ -77,11 +85,13 @@ def _tracker(
     data_dir: Path,
     repo: ManagedRepo,
     runner: Runner,
+    *,
     on_change_event: OnChangeEvent | None,
+    fatal: FatalSignal | None,
 ) -> tuple[IssuePort, ChangeRequestPort]:
     if settings.world == "github":
         if repo.github is None:
-            raise WorldError(f"repos.{repo.name}.github: required in the github world (owner/name)")
+            raise WorldError(_missing_github(settings, repo))
         env = _secrets(settings.github.pass_env)
         gh = settings.github.command
         return (
@@ -89,8 +99,19 @@ def _tracker(
             GhChanges(repo.github, runner, executable=gh, env=env),
         )
     return (
-        LocalInbox(data_dir, repo.name),
+        LocalInbox(data_dir, repo.name, fatal=fatal),
         LocalChanges(repo.path, repo.name, runner, on_event=on_change_event),
+    )
+
+
+def _missing_github(settings: HydraSettings, repo: ManagedRepo) -> str:
+    if repo.name in settings.repos:
+        return f'repos.{repo.name}.github: required in the github world (github = "owner/name")'
+    # No [repos] table: the daemon would manage the checkout it runs in, which names no
+    # GitHub repository; say which table to add instead of naming one that does not exist.
+    return (
+        'world = "github" needs each repository to name its GitHub repository: add '
+        f'[repos.{repo.name}] with path = "{repo.path}" and github = "owner/name"'
     )
 
 

@@ -17,7 +17,7 @@ from hydra.cli._common import (
     EXIT_OK,
     EXIT_USAGE,
     add_location_args,
-    data_dir_from,
+    existing_data_dir,
     fail,
     print_json,
     print_table,
@@ -28,31 +28,32 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "audit", help="read, query and verify the audit streams (daemon not needed)"
     )
+    add_location_args(parser)  # before the action, or after it (inherited), both work
     actions = parser.add_subparsers(dest="audit_action", metavar="ACTION")
     actions.required = True
     streams = actions.add_parser("streams", help="list streams with sizes and record counts")
-    add_location_args(streams)
+    add_location_args(streams, inherited=True)
     streams.add_argument("--json", action="store_true")
     tail = actions.add_parser("tail", help="the newest records of a stream; -f to follow")
-    add_location_args(tail)
+    add_location_args(tail, inherited=True)
     tail.add_argument("stream", nargs="?", default="control")
     tail.add_argument("-n", "--lines", type=int, default=20, metavar="N")
     tail.add_argument("-f", "--follow", action="store_true", help="keep printing new records")
     _filters(tail)
     tail.add_argument("--json", action="store_true", help="raw JSON lines")
     query = actions.add_parser("query", help="matching records as JSON lines (fast; pipe to jq)")
-    add_location_args(query)
+    add_location_args(query, inherited=True)
     query.add_argument("stream")
     _filters(query)
     query.add_argument("--limit", type=int, metavar="N")
     verify = actions.add_parser("verify", help="check sequence, hash chain and every line")
-    add_location_args(verify)
+    add_location_args(verify, inherited=True)
     verify.add_argument("stream", nargs="?", help="one stream (default: all)")
     verify.add_argument("--json", action="store_true")
     repair = actions.add_parser(
         "repair", help="cut a damaged stream at its first damage (moved aside, audited)"
     )
-    add_location_args(repair)
+    add_location_args(repair, inherited=True)
     repair.add_argument("stream")
     repair.add_argument("--force", action="store_true", required=True, help="yes, cut it")
     parser.set_defaults(handler=handle)
@@ -99,7 +100,7 @@ def _check_stream(root: Any, name: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    root = data_dir_from(args) / "audit"
+    root = existing_data_dir(args) / "audit"
     action: str = args.audit_action
     if action == "streams":
         return _streams(root, args)
@@ -136,8 +137,10 @@ def _streams(root: Any, args: argparse.Namespace) -> int:
     ]
     if args.json:
         print_json(rows)
+    elif not rows:
+        print(f"no audit streams in {root}")
     else:
-        print_table(list(rows[0]) if rows else ["stream"], [list(r.values()) for r in rows])
+        print_table(list(rows[0]), [list(r.values()) for r in rows])
     return EXIT_OK
 
 

@@ -32,12 +32,12 @@ def parse_when(value: str | None, flag: str) -> datetime | None:
 
 def handle(args: argparse.Namespace) -> int:
     from hydra.audit import iter_records
-    from hydra.cli._common import data_dir_from
+    from hydra.cli._common import existing_data_dir
     from hydra.costs import rollup
 
     since = parse_when(args.since, "--since")
     until = parse_when(args.until, "--until")
-    root = data_dir_from(args) / "audit"
+    root = existing_data_dir(args) / "audit"
     result = rollup(iter_records(root, "costs"), since=since, until=until)
     if args.json:
         print_json(result.to_dict())

@@ -1,8 +1,13 @@
 """``hydra issue``: file, list, read, label, comment on and close issues of the local inbox.
 
 Works on the files directly (``<data-dir>/inbox/<repo>/``), with or without a running daemon:
-the inbox serialises writers with a file lock. ``--repo`` defaults to the current git
-repository's directory name (see :func:`default_repo_name`).
+the inbox serialises writers with a file lock. From any subdirectory, settings are those of
+the nearest ``hydra.toml`` up to the git root, read as ``hydra run`` reads them there
+(:func:`hydra.cli._common.locate`). ``--repo`` defaults to the managed repository the daemon
+would read (:func:`default_repo_for`): the configured ``[repos.<name>]`` whose path holds the
+working directory, else the only one configured; with none configured, the git repository
+the command runs in (its directory name), as the daemon does. ``new`` prints the issue's id
+and the inbox directory it wrote to.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydra.cli._common import (
@@ -20,6 +26,8 @@ from hydra.cli._common import (
     add_location_args,
     data_dir_from,
     fail,
+    inherited_default,
+    locate,
     print_json,
     print_table,
 )
@@ -35,6 +43,7 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "issue", help="the local issue inbox (new, list, show, label, comment, close)"
     )
+    _location(parser, inherited=False)  # before the action, or after it (inherited)
     actions = parser.add_subparsers(dest="issue_action", metavar="ACTION", required=True)
     new = _action(actions, "new", "file a new issue")
     new.add_argument("title")
@@ -65,19 +74,28 @@ def register(sub: Any) -> None:
 
 def _action(actions: Any, name: str, help_text: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
-    add_location_args(parser)
-    parser.add_argument("--repo", metavar="NAME", help="repository (default: the current one)")
+    _location(parser, inherited=True)
     return parser
+
+
+def _location(parser: argparse.ArgumentParser, *, inherited: bool) -> None:
+    add_location_args(parser, inherited=inherited)
+    parser.add_argument(
+        "--repo",
+        metavar="NAME",
+        default=inherited_default(inherited),
+        help="repository (default: the configured one holding the working directory)",
+    )
 
 
 def handle(args: argparse.Namespace) -> int:
     import anyio
 
     from hydra.adapters.inbox import LocalInbox
-    from hydra.repos import default_repo_name
+    from hydra.statefile import DurabilityError
     from ports import PortError
 
-    repo = args.repo or default_repo_name()
+    repo = args.repo or default_repo_for(args)
     author = getattr(args, "author", None) or _login()
     try:
         inbox = LocalInbox(data_dir_from(args), repo, author=author)
@@ -88,6 +106,39 @@ def handle(args: argparse.Namespace) -> int:
     except PortError as exc:
         code = EXIT_USAGE if exc.kind in ("not_found", "invalid") else EXIT_FAILED
         raise CliError(exc.args[0], code) from None
+    except DurabilityError as exc:
+        # A failed fsync: the change may be lost; say so in one line, never retry.
+        raise CliError(exc.strerror or str(exc)) from None
+
+
+def default_repo_for(args: argparse.Namespace, cwd: Path | None = None) -> str:
+    """The managed repository (as the daemon's settings name it) that ``cwd`` belongs to.
+
+    Settings are read as ``hydra run`` reads them where the config file is (:func:`locate`):
+    from a subdirectory, ``hydra.toml`` is found up to the git root and its relative paths
+    resolve against its directory. The configured repository whose checkout holds ``cwd``
+    (the innermost, if they nest), else the only one configured; with no ``[repos]`` table,
+    the git repository holding that directory. Several configured and none holding ``cwd``:
+    a usage error asking for ``--repo``.
+    """
+    from hydra.settings import SettingsError, load_settings, managed_repos
+
+    here = (cwd or Path.cwd()).resolve()
+    where = locate(args, here)
+    try:
+        settings = load_settings(where.config, cwd=where.base)
+    except SettingsError as exc:
+        raise CliError(f"config error: {exc}", EXIT_USAGE) from None
+    repos = managed_repos(settings, cwd=where.base)
+    holding = [r for r in repos if here == r.path or here.is_relative_to(r.path)]
+    if holding:
+        return max(holding, key=lambda r: len(r.path.parts)).name
+    if len(repos) == 1:
+        return repos[0].name
+    names = ", ".join(r.name for r in repos)
+    raise CliError(
+        f"several repositories are configured ({names}); pick one with --repo", EXIT_USAGE
+    )
 
 
 async def _new(inbox: LocalInbox, args: argparse.Namespace) -> int:
@@ -95,7 +146,7 @@ async def _new(inbox: LocalInbox, args: argparse.Namespace) -> int:
     if args.json:
         print_json(issue_dict(issue))
     else:
-        print(f"#{issue.id} opened in {inbox.repo}: {issue.title}")
+        print(f"#{issue.id} opened in {inbox.repo} ({inbox.directory}): {issue.title}")
     return EXIT_OK
 
 
@@ -109,7 +160,8 @@ async def _list(inbox: LocalInbox, args: argparse.Namespace) -> int:
     if args.json:
         print_json([issue_dict(i, comments=False) for i in issues])
     elif not issues:
-        print(f"no {'' if args.state == 'all' else args.state + ' '}issues in {inbox.repo}")
+        which = "" if args.state == "all" else args.state + " "
+        print(f"no {which}issues in {inbox.repo} ({inbox.directory})")
     else:
         rows = [[i.id, i.state, ", ".join(sorted(i.labels)), _when(i), i.title] for i in issues]
         print_table(["id", "state", "labels", "created", "title"], rows)

@@ -6,40 +6,57 @@ import argparse
 from typing import Any
 
 from hydra.cli._client import client_for
-from hydra.cli._common import EXIT_OK, add_location_args, print_json, print_table
+from hydra.cli._common import (
+    EXIT_OK,
+    add_location_args,
+    inherited_default,
+    print_json,
+    print_table,
+)
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "loops", help="list and switch loops on the running daemon"
     )
+    # The shared options go on the command and on each action (inherited): both orders work.
+    add_location_args(parser)
+    _json(parser, inherited=False)
     actions = parser.add_subparsers(dest="loops_action", metavar="ACTION")
     listing = actions.add_parser("list", help="list loops (the default)")
-    _common(listing)
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    _shared(listing)
     for verb in ("enable", "disable"):
         p = actions.add_parser(verb, help=f"{verb} a loop")
-        _common(p)
+        _shared(p)
         p.add_argument("name")
         p.add_argument("--reason", required=True, help="why (kept in the control audit stream)")
         if verb == "disable":
             p.add_argument("--drain", action="store_true", help="let the running tick finish")
     setter = actions.add_parser("set", help="change a loop's interval or mode")
-    _common(setter)
+    _shared(setter)
     setter.add_argument("name")
     setter.add_argument("--interval", type=float, metavar="SECONDS")
     setter.add_argument("--mode", choices=("live", "shadow"))
     setter.add_argument("--reason", required=True)
     trig = actions.add_parser("trigger", help="run a loop's tick now")
-    _common(trig)
+    _shared(trig)
     trig.add_argument("name")
-    _common(parser)
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    trig.add_argument("--reason", help="why (kept in the control audit stream)")
     parser.set_defaults(handler=handle, loops_action=None)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    add_location_args(parser)
+def _shared(action: argparse.ArgumentParser) -> None:
+    add_location_args(action, inherited=True)
+    _json(action, inherited=True)
+
+
+def _json(parser: argparse.ArgumentParser, *, inherited: bool) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=inherited_default(inherited, False),
+        help="print the daemon's answer as JSON",
+    )
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -53,7 +70,11 @@ def handle(args: argparse.Namespace) -> int:
             _print_loops(data)
         return EXIT_OK
     if action == "trigger":
-        data = client.request("POST", f"/api/loops/{args.name}/trigger")
+        reason = {"reason": args.reason} if args.reason else None
+        data = client.request("POST", f"/api/loops/{args.name}/trigger", reason)
+        if args.json:
+            print_json(data)
+            return EXIT_OK
         merged = " (merged into the running tick)" if data.get("merged_into_running_tick") else ""
         print(f"{args.name}: triggered{merged}")
         return EXIT_OK
@@ -67,6 +88,9 @@ def handle(args: argparse.Namespace) -> int:
         if args.mode is not None:
             body["mode"] = args.mode
     data = client.request("PUT", f"/api/loops/{args.name}", body)
+    if args.json:
+        print_json(data)
+        return EXIT_OK
     changed = "" if data.get("changed") else " (no change)"
     print(
         f"{args.name}: {'enabled' if data.get('enabled') else 'disabled'}, "
