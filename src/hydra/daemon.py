@@ -4,7 +4,12 @@ Order of start-up: data dir lock, logging, registry and loop configs, audit log,
 (with control-stream replay), cost ledger, world, orchestrator (closing lost ticks), API. Order
 of shutdown on SIGTERM/SIGINT: stop accepting requests, stop scheduling, let ticks run for the
 grace period, cancel the rest, write ``daemon.stopped`` in a shielded, time-limited scope,
-flush the audit log, exit 0. A failed fsync stops the daemon at once with exit code 70.
+flush the audit log, exit 0.
+
+A failed fsync (an audit stream, a state file, the local issue inbox) pulls the daemon's
+:class:`FatalSignal`: the daemon stops at once, writes one ``daemon.fatal`` line on stderr and
+exits with code 70. A damaged ``control`` stream refuses the start (exit 2, one line naming
+the fix).
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ import anyio
 import filelock
 
 from hydra import __version__
-from hydra.audit import AuditFatal, AuditLog, StreamDamaged, iter_records, last_record
+from hydra.audit import AuditFatal, AuditLog, StreamDamaged
 from hydra.budgets import BudgetGuard
-from hydra.costs import COST_ACTION, CostLedger
+from hydra.costs import CostLedger
 from hydra.daemon_info import remove_daemon_info, write_daemon_info
+from hydra.fatal import FatalSignal
 from hydra.ids import utc_iso
 from hydra.logs import configure_logging, get_logger
 from hydra.loop_config import resolve_loop_configs
@@ -34,24 +40,31 @@ from hydra.loop_services import open_services
 from hydra.orchestrator import Orchestrator
 from hydra.redact import Redactor
 from hydra.registry import LoopRegistry
-from hydra.repos import ManagedRepo
 from hydra.runner import Runner, kill_all, reap_orphans
 from hydra.runtime import Runtime
-from hydra.sdk import AuditSink, current_tick
+from hydra.sdk import AuditSink
 from hydra.settings import HydraSettings, managed_repos
 from hydra.shadow import world_chooser
+from hydra.startup import (
+    StartupError,
+    build_world,
+    check_streams,
+    control_records,
+    cost_records,
+    last_tick,
+    refuse_damaged_control,
+    stop_damaged_loops,
+)
 from hydra.statefile import DurabilityError
-from hydra.switches import SWITCH_ACTIONS, SwitchBoard
+from hydra.switches import SwitchBoard
 from hydra.token import ensure_token
 from ports import World
+
+__all__ = ["EXIT_FATAL", "DaemonHooks", "StartupError", "run_daemon"]
 
 EXIT_FATAL = 70
 HOUSEKEEPING_S = 5.0
 SHUTDOWN_RECORD_TIMEOUT_S = 5.0
-
-
-class StartupError(Exception):
-    """The daemon cannot start; one line for the operator."""
 
 
 @dataclass
@@ -73,9 +86,6 @@ def _lock_data_dir(data_dir: Path) -> filelock.BaseFileLock:
     except filelock.Timeout:
         raise StartupError(f"another hydra daemon is already running on {data_dir}") from None
     return lock
-
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _bind_unix(path: Path) -> socket.socket:
@@ -100,10 +110,12 @@ def _bind_unix(path: Path) -> socket.socket:
 
 
 def _listen(settings: HydraSettings) -> socket.socket:
+    from hydra.api.security import is_loopback  # the web layer loads with the server
+
     api = settings.api
     if api.unix_socket is not None:
         return _bind_unix(api.unix_socket)
-    if api.host not in LOOPBACK_HOSTS and settings.api_token is None:
+    if not is_loopback(api.host) and settings.api_token is None:
         raise StartupError(
             f"refusing to listen on non-loopback address {api.host}: set HYDRA_API_TOKEN "
             "(or api_token) explicitly first"
@@ -132,10 +144,15 @@ async def run_daemon(settings: HydraSettings, hooks: DaemonHooks | None = None) 
     hooks = hooks or DaemonHooks()
     data_dir = settings.data_dir
     lock = _lock_data_dir(data_dir)
+    failed: BaseException | None = None
     try:
         return await _run_locked(settings, hooks, data_dir)
+    except* (AuditFatal, DurabilityError) as group:  # during start-up; later ones are served
+        failed = _first_leaf(group)
     finally:
         lock.release()
+    get_logger("hydra").critical("daemon.fatal", error=str(failed), exit_code=EXIT_FATAL)
+    return EXIT_FATAL
 
 
 async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Path) -> int:
@@ -150,80 +167,92 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
     broken = {e.name: e.error or e.status for e in registry if e.status == "broken"}
     for name, error in broken.items():
         log.error("loop.broken", loop=name, error=error)
-    sock = _listen(settings)
     audit_root = data_dir / "audit"
     from hydra.api.metrics import Metrics
 
     metrics = Metrics()
-    async with AuditLog(
-        audit_root,
-        segment_max_bytes=int(settings.audit.segment_max_mb * 1024 * 1024),
-        redact=redactor,
-        sync=settings.audit.sync,
-        on_commit=metrics.on_commit,
-    ) as audit:
-        problems: list[str] = []
-        control = await audit.stream("control")
-        costs = await audit.stream("costs")
-        sinks: dict[str, AuditSink] = {}
-        for name in configs:
-            stream = await audit.stream(name)
-            if stream.damage is not None:
-                problems.append(f"audit stream {name!r} is damaged: {stream.damage}")
-            sinks[name] = stream
-        for stream in (control, costs):
-            if stream.damage is not None:
-                problems.append(f"audit stream {stream.name!r} is damaged: {stream.damage}")
-        for problem in problems:
-            log.critical("audit.damaged", problem=problem)
-        repos = managed_repos(settings)
-        board = await SwitchBoard.load(
-            data_dir / "state" / "switches.json",
-            control,
-            configs,
-            broken=broken,
-            replay=_control_records(audit_root),
-            repos=[r.name for r in repos],
-        )
-        ledger = CostLedger(costs, history=_cost_records(audit_root))
-        budgets = BudgetGuard(ledger, board)
-        changes = await audit.stream("changes")
-        runner = Runner(cost_sink=ledger.runner_sink())
-        world = _build_world(
-            settings, data_dir, hooks, repos=repos, runner=runner, ledger=ledger, changes=changes
-        )
-        services = await open_services(audit, audit_root, data_dir / "state")
-        orchestrator = Orchestrator(
-            registry,
-            configs,
-            board,
-            settings=settings.orchestrator,
-            world_for=world_chooser(world),
-            services=services,
-            fatal_errors=(StreamDamaged,),
-            log=log,
-        )
-        orchestrator.deps.observers.append(metrics.on_outcome)
-        lost = await orchestrator.prepare(sinks, lambda name: _last_tick(audit_root, name))
-        runtime = Runtime(
-            settings=settings,
-            registry=registry,
-            configs=configs,
-            board=board,
-            orchestrator=orchestrator,
-            ledger=ledger,
-            world=world,
-            audit=audit,
-            token=token,
-            data_dir=data_dir,
-            started_at=utc_iso(datetime.now(UTC)),
-            problems=problems,
-            escalations=services.escalations,
-            budgets=budgets,
-        )
-        return await _serve(
-            runtime, sock, control, log, hooks, metrics=metrics, generated=generated, lost=lost
-        )
+    fatal = FatalSignal()
+    # Closed on every way out (a clean stop of the server closes it first: harmless).
+    with _listen(settings) as sock:
+        async with AuditLog(
+            audit_root,
+            segment_max_bytes=int(settings.audit.segment_max_mb * 1024 * 1024),
+            redact=redactor,
+            sync=settings.audit.sync,
+            on_commit=metrics.on_commit,
+        ) as audit:
+            control = await audit.stream("control")
+            refuse_damaged_control(control)
+            costs = await audit.stream("costs")
+            changes = await audit.stream("changes")
+            services = await open_services(audit, audit_root, data_dir / "state", fatal=fatal)
+            sinks: dict[str, AuditSink] = {name: await audit.stream(name) for name in configs}
+            others = {s.name: s for s in (costs, changes, await audit.stream("escalations"))}
+            streams = check_streams(others, sinks)
+            for problem in streams.problems:
+                log.critical("audit.damaged", problem=problem)
+            repos = managed_repos(settings)
+            board = await SwitchBoard.load(
+                data_dir / "state" / "switches.json",
+                control,
+                configs,
+                broken=broken,
+                replay=control_records(audit_root),
+                repos=[r.name for r in repos],
+                fatal=fatal,
+            )
+            ledger = CostLedger(costs, history=cost_records(audit_root))
+            budgets = BudgetGuard(ledger, board)
+            runner = Runner(cost_sink=ledger.runner_sink())
+            world = (
+                hooks.world_factory(settings, data_dir)
+                if hooks.world_factory is not None
+                else build_world(
+                    settings,
+                    data_dir,
+                    repos=repos,
+                    runner=runner,
+                    ledger=ledger,
+                    changes=changes,
+                    fatal=fatal,
+                )
+            )
+            orchestrator = Orchestrator(
+                registry,
+                configs,
+                board,
+                settings=settings.orchestrator,
+                world_for=world_chooser(world),
+                services=services,
+                fatal_errors=(StreamDamaged,),
+                log=log,
+            )
+            orchestrator.deps.observers.append(metrics.on_outcome)
+            damaged = streams.damaged_loops
+            lost = await orchestrator.prepare(
+                sinks, lambda name: None if name in damaged else last_tick(audit_root, name)
+            )
+            stop_damaged_loops(orchestrator, damaged)
+            runtime = Runtime(
+                settings=settings,
+                registry=registry,
+                configs=configs,
+                board=board,
+                orchestrator=orchestrator,
+                ledger=ledger,
+                world=world,
+                audit=audit,
+                token=token,
+                data_dir=data_dir,
+                started_at=utc_iso(datetime.now(UTC)),
+                problems=streams.problems,
+                escalations=services.escalations,
+                budgets=budgets,
+                fatal=fatal,
+            )
+            return await _serve(
+                runtime, sock, control, log, hooks, metrics=metrics, generated=generated, lost=lost
+            )
 
 
 async def _serve(
@@ -243,12 +272,13 @@ async def _serve(
     url = _url_of(sock)
     server = EmbeddedServer(create_app(runtime, metrics), sock)
     stop = anyio.Event()
-    exit_code = 0
-    fatal: list[BaseException] = []
+    fatal = runtime.fatal
+
+    async def relay_audit_fatal() -> None:
+        fatal.trigger(await runtime.audit.wait_fatal())
 
     async def watch_fatal() -> None:
-        exc = await runtime.audit.wait_fatal()
-        fatal.append(exc)
+        await fatal.wait()
         stop.set()
 
     async def housekeeping() -> None:
@@ -264,22 +294,25 @@ async def _serve(
                     orchestrator_cancel_all(runtime)
                 stop.set()
 
-    await control.append(
-        "daemon.started",
-        actor="daemon",
-        payload={
-            "pid": os.getpid(),
-            "version": __version__,
-            "url": url,
-            "world": runtime.world.kind,
-            "loops": sorted(runtime.configs),
-            "lost_ticks": lost,
-            "token_generated": generated,
-        },
-    )
-    write_daemon_info(runtime.data_dir, pid=os.getpid(), url=url, started_at=runtime.started_at)
     try:
+        await control.append(
+            "daemon.started",
+            actor="daemon",
+            payload={
+                "pid": os.getpid(),
+                "version": __version__,
+                "url": url,
+                "world": runtime.world.kind,
+                "loops": sorted(runtime.configs),
+                "lost_ticks": lost,
+                "token_generated": generated,
+            },
+        )
+        write_daemon_info(runtime.data_dir, pid=os.getpid(), url=url, started_at=runtime.started_at)
+        if runtime.budgets is not None:  # spend of earlier runs today, caps lowered in config
+            await runtime.budgets.check_all(sorted(runtime.configs))
         async with anyio.create_task_group() as tg:
+            tg.start_soon(relay_audit_fatal, name="relay-audit-fatal")
             tg.start_soon(watch_fatal, name="watch-fatal")
             tg.start_soon(watch_signals, name="watch-signals")
             tg.start_soon(housekeeping, name="housekeeping")
@@ -290,19 +323,24 @@ async def _serve(
             if hooks.on_ready is not None:
                 hooks.on_ready(runtime, url)
             await stop.wait()
-            if fatal:
-                exit_code = EXIT_FATAL
-                log.critical("daemon.fatal", error=str(fatal[0]))
-                tg.cancel_scope.cancel()
-            else:
+            if not fatal.triggered:
                 await _shutdown(runtime, server, control, log)
-                tg.cancel_scope.cancel()
+            tg.cancel_scope.cancel()
     except* (AuditFatal, DurabilityError) as group:
-        exit_code = EXIT_FATAL
-        log.critical("daemon.fatal", error=str(group.exceptions[0]))
+        fatal.trigger(_first_leaf(group))
     finally:
         remove_daemon_info(runtime.data_dir, pid=os.getpid())
-    return exit_code
+    if fatal.error is None:
+        return 0
+    kill_all()  # the cancelled ticks killed their process groups; this is the backstop
+    log.critical("daemon.fatal", error=str(fatal.error), exit_code=EXIT_FATAL)
+    return EXIT_FATAL
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 def _url_of(sock: socket.socket) -> str:
@@ -335,49 +373,3 @@ def _announce(url: str, token: str, generated: bool) -> None:
     # Printed once on stdout (not through the log, which redacts the token).
     note = " (new token, stored in the data dir with mode 0600)" if generated else ""
     print(f"Hydra is running. Dashboard: {url}#token={token}{note}", flush=True)  # noqa: T201
-
-
-def _build_world(
-    settings: HydraSettings,
-    data_dir: Path,
-    hooks: DaemonHooks,
-    *,
-    repos: list[ManagedRepo],
-    runner: Runner,
-    ledger: CostLedger,
-    changes: AuditSink,
-) -> World:
-    if hooks.world_factory is not None:
-        return hooks.world_factory(settings, data_dir)
-    from hydra.adapters.worlds import WorldError, build_world
-
-    async def on_change_event(action: str, payload: dict[str, object]) -> None:
-        tick = current_tick()
-        actor = f"loop:{tick.loop}" if tick else "daemon"
-        await changes.append(
-            action, actor=actor, payload=payload, run=tick.run_id if tick else None
-        )
-
-    try:
-        return build_world(
-            settings,
-            data_dir,
-            repos,
-            runner=runner,
-            cost_sink=ledger.runner_sink(),
-            on_change_event=on_change_event,
-        )
-    except WorldError as exc:
-        raise StartupError(f"config error: {exc}") from None
-
-
-def _control_records(audit_root: Path) -> list[dict[str, Any]]:
-    return [r for r in iter_records(audit_root, "control") if r.get("action") in SWITCH_ACTIONS]
-
-
-def _cost_records(audit_root: Path) -> list[dict[str, Any]]:
-    return [r for r in iter_records(audit_root, "costs") if r.get("action") == COST_ACTION]
-
-
-def _last_tick(audit_root: Path, name: str) -> dict[str, Any] | None:
-    return last_record(audit_root, name, lambda r: str(r.get("action", "")).startswith("tick."))

@@ -1,7 +1,8 @@
 """The human-escalation queue: what the factory could not fix and a person must look at.
 
 Every change is audited in the ``escalations`` stream (durable first) and then persisted as a
-snapshot in ``<data>/state/escalations.json``. Loops open or update entries by key; operators
+snapshot in ``<data>/state/escalations.json`` (a failed fsync of it pulls the daemon's fatal
+signal). Loops open or update entries by key; operators
 acknowledge and resolve them through the API (with a note, audited with the actor).
 """
 
@@ -15,9 +16,10 @@ from typing import Any
 
 import anyio
 
+from hydra.fatal import FatalSignal
 from hydra.ids import utc_iso
 from hydra.sdk import AuditSink, Escalation, EscalationState
-from hydra.statefile import read_json, write_json_atomic
+from hydra.statefile import read_json, store_json
 
 _FIELDS = {f.name for f in dataclasses.fields(Escalation)}
 
@@ -29,16 +31,19 @@ class EscalationError(Exception):
 
 
 class EscalationQueue:
-    def __init__(self, path: Path, stream: AuditSink) -> None:
+    def __init__(self, path: Path, stream: AuditSink, *, fatal: FatalSignal | None = None) -> None:
         self._path = path
+        self._fatal = fatal
         self._stream = stream
         self._items: dict[str, Escalation] = {}
         self._next = 1
         self._lock = anyio.Lock()
 
     @classmethod
-    async def load(cls, path: Path, stream: AuditSink) -> EscalationQueue:
-        queue = cls(path, stream)
+    async def load(
+        cls, path: Path, stream: AuditSink, *, fatal: FatalSignal | None = None
+    ) -> EscalationQueue:
+        queue = cls(path, stream, fatal=fatal)
         raw = await anyio.to_thread.run_sync(read_json, path)
         if isinstance(raw, dict):
             for data in raw.get("items", []):
@@ -126,7 +131,7 @@ class EscalationQueue:
     async def _store(self, item: Escalation) -> Escalation:
         items = {**self._items, item.id: item}
         snapshot = {"next": self._next, "items": [dataclasses.asdict(e) for e in items.values()]}
-        await anyio.to_thread.run_sync(write_json_atomic, self._path, snapshot)
+        await store_json(self._path, snapshot, fatal=self._fatal)
         self._items = items
         return item
 

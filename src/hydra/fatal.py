@@ -1,8 +1,9 @@
 """The process-wide fatal signal: the first failure after which the daemon must not go on.
 
 A failed fsync (audit stream or state file) means the kernel may already have dropped data;
-retrying and carrying on would lie. Whoever meets such a failure calls :meth:`FatalSignal.trigger`;
-the daemon awaits :meth:`FatalSignal.wait`, stops at once and exits non-zero with one line.
+retrying and carrying on would lie. Whoever meets such a failure calls :meth:`FatalSignal.trigger`
+(:func:`hydra.statefile.store_json` does it for every state file written through it); the daemon
+awaits :meth:`FatalSignal.wait`, stops at once and exits non-zero with one line on stderr.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import anyio
 
 
 class FatalSignal:
-    """Create inside the event loop (it holds an :class:`anyio.Event`)."""
+    """One per daemon. Safe to create before the event loop runs (``anyio.Event`` is lazy)."""
 
     def __init__(self) -> None:
         self._event = anyio.Event()

@@ -1,4 +1,8 @@
-"""Runtime implementations of the loop services: history (own stream), durable state."""
+"""Runtime implementations of the loop services: history (own stream), durable state.
+
+A failed fsync of a loop's state file pulls the daemon's fatal signal: the loop's crash
+isolation catches the exception, but the daemon must stop all the same.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import orjson
 
 from hydra.audit import AuditLog, RecordFilter, query
 from hydra.escalations import EscalationQueue, LoopDesk
-from hydra.statefile import read_json, write_json_atomic
+from hydra.fatal import FatalSignal
+from hydra.statefile import read_json, store_json
 
 
 class StreamHistory:
@@ -56,8 +61,9 @@ class StreamHistory:
 class JsonStateStore:
     """:class:`hydra.sdk.StateStore` in one JSON file, rewritten atomically on every change."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, fatal: FatalSignal | None = None) -> None:
         self._path = path
+        self._fatal = fatal
         self._data: dict[str, Any] | None = None
         self._lock = anyio.Lock()
 
@@ -75,7 +81,7 @@ class JsonStateStore:
         async with self._lock:
             data = dict(await self._load())
             data[key] = value
-            await anyio.to_thread.run_sync(write_json_atomic, self._path, data)
+            await store_json(self._path, data, fatal=self._fatal)
             self._data = data
 
     async def delete(self, key: str) -> None:
@@ -83,7 +89,7 @@ class JsonStateStore:
             data = dict(await self._load())
             if data.pop(key, None) is None and key not in (self._data or {}):
                 return
-            await anyio.to_thread.run_sync(write_json_atomic, self._path, data)
+            await store_json(self._path, data, fatal=self._fatal)
             self._data = data
 
     async def items(self) -> dict[str, Any]:
@@ -93,8 +99,16 @@ class JsonStateStore:
 class LoopServices:
     """Builds each loop's history, state and escalation desk (cached per loop)."""
 
-    def __init__(self, audit_root: Path, state_dir: Path, escalations: EscalationQueue) -> None:
+    def __init__(
+        self,
+        audit_root: Path,
+        state_dir: Path,
+        escalations: EscalationQueue,
+        *,
+        fatal: FatalSignal | None = None,
+    ) -> None:
         self.audit_root = audit_root
+        self.fatal = fatal
         self.state_dir = state_dir
         self.escalations = escalations
         self._histories: dict[str, StreamHistory] = {}
@@ -107,15 +121,18 @@ class LoopServices:
 
     def state(self, loop: str) -> JsonStateStore:
         if loop not in self._states:
-            self._states[loop] = JsonStateStore(self.state_dir / "loops" / f"{loop}.json")
+            path = self.state_dir / "loops" / f"{loop}.json"
+            self._states[loop] = JsonStateStore(path, fatal=self.fatal)
         return self._states[loop]
 
     def desk(self, loop: str, run: str | None) -> LoopDesk:
         return self.escalations.desk(loop, run)
 
 
-async def open_services(audit: AuditLog, audit_root: Path, state_dir: Path) -> LoopServices:
+async def open_services(
+    audit: AuditLog, audit_root: Path, state_dir: Path, *, fatal: FatalSignal | None = None
+) -> LoopServices:
     """The services of a daemon whose audit log is ``audit`` (opens the ``escalations`` stream)."""
     stream = await audit.stream("escalations")
-    queue = await EscalationQueue.load(state_dir / "escalations.json", stream)
-    return LoopServices(audit_root, state_dir, queue)
+    queue = await EscalationQueue.load(state_dir / "escalations.json", stream, fatal=fatal)
+    return LoopServices(audit_root, state_dir, queue, fatal=fatal)

@@ -9,6 +9,7 @@ from typing import Any
 from hydra.budgets import BudgetGuard
 from hydra.costs import CostLedger
 from hydra.escalations import EscalationQueue
+from hydra.fatal import FatalSignal
 from hydra.loop_config import LoopConfig
 from hydra.orchestrator import Orchestrator
 from hydra.registry import LoopRegistry
@@ -35,3 +36,5 @@ class Runtime:
     budgets: BudgetGuard | None = None
     problems: list[str] = field(default_factory=list)
     """Loud conditions the operator must see (damaged audit streams…)."""
+    fatal: FatalSignal = field(default_factory=FatalSignal)
+    """Pulled on a failed fsync; the daemon then stops (exit 70)."""

@@ -5,6 +5,7 @@ happens), then persisted atomically to ``<data>/state/switches.json``, then appl
 and finally announced to listeners (the orchestrator cancels or wakes the loop). The state file
 remembers the ``control`` sequence number it reflects; at load, control records written after
 it (a crash between audit and persist) are replayed, so the stream stays the source of truth.
+A failed fsync of the state file pulls the daemon's fatal signal (the daemon stops).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any, Literal
 
 import anyio
 
+from hydra.fatal import FatalSignal
 from hydra.loop_config import LoopConfig
 from hydra.sdk import AuditSink
-from hydra.statefile import read_json, write_json_atomic
+from hydra.statefile import read_json, store_json
 
 STATE_VERSION = 1
 SwitchErrorKind = Literal["not_found", "conflict", "invalid"]
@@ -87,8 +89,10 @@ class SwitchBoard:
         *,
         broken: Mapping[str, str] | None = None,
         repos: Iterable[str] = (),
+        fatal: FatalSignal | None = None,
     ) -> None:
         self._path = path
+        self._fatal = fatal
         self._repos = tuple(repos)
         self._control = control
         self._configs = dict(configs)
@@ -107,9 +111,10 @@ class SwitchBoard:
         broken: Mapping[str, str] | None = None,
         replay: Iterable[Mapping[str, Any]] = (),
         repos: Iterable[str] = (),
+        fatal: FatalSignal | None = None,
     ) -> SwitchBoard:
         """Read the state file and replay control records newer than it."""
-        board = cls(path, control, configs, broken=broken, repos=repos)
+        board = cls(path, control, configs, broken=broken, repos=repos, fatal=fatal)
         raw = await anyio.to_thread.run_sync(read_json, path)
         if raw is not None:
             board._state = _decode(raw)
@@ -122,7 +127,7 @@ class SwitchBoard:
                 board._apply_record(record)
                 replayed = True
         if replayed:
-            await anyio.to_thread.run_sync(write_json_atomic, path, _encode(board._state))
+            await board._write()
         return board
 
     def subscribe(self, listener: Callable[[SwitchEvent], None]) -> None:
@@ -293,10 +298,18 @@ class SwitchBoard:
         payload = record.get("payload") or {}
         changes = payload.get("changes") or {}
         actor, reason = record.get("actor") or "unknown", payload.get("reason") or ""
-        if str(record.get("action", "")).startswith("global."):
+        action = str(record.get("action", ""))
+        if action.startswith("global."):
             self._state.global_ = self._apply_changes(
                 self._state.global_, changes, actor, reason, record
             )
+        elif action.startswith("repo."):
+            name = payload.get("repo")
+            if isinstance(name, str):
+                before = self.repo_switch(name)
+                self._state.repos[name] = self._apply_changes(
+                    before, changes, actor, reason, record
+                )
         else:
             name = payload.get("loop")
             if isinstance(name, str):
@@ -309,7 +322,10 @@ class SwitchBoard:
     async def _persist(self, record: object) -> None:
         if isinstance(record, Mapping) and isinstance(record.get("seq"), int):
             self._state.control_seq = record["seq"]
-        await anyio.to_thread.run_sync(write_json_atomic, self._path, _encode(self._state))
+        await self._write()
+
+    async def _write(self) -> None:
+        await store_json(self._path, _encode(self._state), fatal=self._fatal)
 
     def _announce(self, event: SwitchEvent) -> SwitchEvent:
         for listener in self._listeners:

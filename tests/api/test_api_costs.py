@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,9 +55,12 @@ HISTORY = {
 async def costs_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Api]:
     """Two past UTC days of cost records in the ``costs`` stream, then the app over it."""
     with monkeypatch.context() as patch:
+        # The writer stamps records from the wall clock (``datetime.now`` or ``time.time_ns``):
+        # both are set to the past moment while that day's records are written.
         patch.setattr(hydra.audit._encode, "datetime", _Clock)
         for moment, entries in HISTORY.items():
             _Clock.at = moment
+            patch.setattr(time, "time_ns", lambda at=moment: int(at.timestamp()) * 10**9)
             bulk_append(tmp_path / "audit", "costs", entries)
     async with open_api(tmp_path) as api:
         yield api
@@ -202,3 +206,60 @@ async def test_a_budget_from_the_config_applies_without_an_api_call(tmp_path: Pa
         assert loop["budget"]["daily_budget_usd"] == 0.1
         await api.spend(0.2)
         assert api.records("control", "loop.disabled")[-1]["payload"]["reason"] == "budget"
+
+
+async def test_lowering_the_cap_below_todays_spend_switches_the_loop_off_at_once(
+    api: Api,
+) -> None:
+    await api.spend(0.75)
+    assert api.runtime.board.loop_switch("counting").enabled is True  # no cap yet
+    response = await api.client.put(
+        "/api/loops/counting",
+        json={"daily_budget_usd": 0.5, "reason": "cap it"},
+        headers={"X-Hydra-Actor": "dashboard"},
+    )
+    assert response.status_code == 200
+    loop = response.json()
+    assert loop["enabled"] is False  # no further cost record needed
+    assert (loop["switch"]["by"], loop["switch"]["reason"]) == ("daemon", "budget")
+    assert loop["budget"]["over_budget"] is True
+    control = api.records("control")
+    assert [(r["action"], r["actor"], r["payload"]["reason"]) for r in control[-2:]] == [
+        ("loop.updated", "dashboard", "cap it"),
+        ("loop.disabled", "daemon", "budget"),
+    ]
+    # Raising the cap does not switch it on again: that stays the operator's call.
+    response = await api.client.put(
+        "/api/loops/counting", json={"daily_budget_usd": 5.0, "reason": "more room"}
+    )
+    assert response.json()["enabled"] is False
+    assert len(api.records("control", "loop.disabled")) == 1
+
+
+async def test_an_unchanged_cap_does_not_check_again(api: Api) -> None:
+    await api.client.put("/api/loops/counting", json={"daily_budget_usd": 0.5, "reason": "cap"})
+    await api.spend(0.75)
+    assert api.runtime.board.loop_switch("counting").enabled is False
+    await api.client.put("/api/loops/counting", json={"enabled": True, "reason": "override"})
+    # The operator's override holds until the next cost record; re-stating the cap is no-op.
+    response = await api.client.put(
+        "/api/loops/counting", json={"daily_budget_usd": 0.5, "reason": "same cap"}
+    )
+    assert response.json()["enabled"] is True
+    assert len(api.records("control", "loop.disabled")) == 1
+
+
+async def test_the_start_up_check_switches_off_every_loop_over_its_cap(tmp_path: Path) -> None:
+    tables = {"counting": {"interval_s": 3600, "daily_budget_usd": 0.1}}
+    async with open_api(tmp_path, tables=tables) as api:
+        await api.spend(0.05)
+        guard = api.runtime.budgets
+        assert guard is not None
+        assert await guard.check_all(["counting", "blocking"]) == []
+        await api.runtime.board.update_loop(
+            "counting", actor="api", reason="cap lowered", daily_budget_usd=0.01
+        )
+        assert await guard.check_all(["counting", "blocking"]) == ["counting"]
+        assert await guard.check_all(["counting", "blocking"]) == []  # once
+        record = api.records("control", "loop.disabled")[-1]
+        assert (record["actor"], record["payload"]["reason"]) == ("daemon", "budget")

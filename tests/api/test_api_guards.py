@@ -188,10 +188,10 @@ MUTATIONS: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str, str, str
     ),
     ("POST", "/api/loops/{name}/trigger"): (
         "/api/loops/counting/trigger",
-        None,
+        {"reason": "why: trigger"},
         "control",
         "loop.triggered",
-        "",
+        "reason",
     ),
     ("PUT", "/api/switches/all"): (
         "/api/switches/all",
@@ -317,3 +317,45 @@ async def test_no_client_input_gets_a_5xx(api: Api, op: Any) -> None:
         for query in JUNK_QUERIES:
             response = await api.client.request(op.method, f"{path}?{query}", content=b"{}")
             assert response.status_code < 500, (path, query, response.text)
+
+
+async def test_a_malformed_content_length_is_400_not_413() -> None:
+    reached: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+
+    guard = security.GuardMiddleware(
+        app, token=TOKEN, hosts=security.allowed_hosts("127.0.0.1", ()), max_body=1024
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"host", b"127.0.0.1"), (b"content-length", b"12abc")]
+    scope = {"type": "http", "method": "POST", "path": "/healthz", "headers": headers}
+    await guard(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert b"Content-Length" in sent[1]["body"]
+    assert reached == []
+
+
+# ------------------------------------------------------------------ /metrics
+async def test_metrics_are_open_on_loopback(api: Api) -> None:
+    response = await api.client.get("/metrics", headers={"Authorization": ""})
+    assert response.status_code == 200
+
+
+async def test_metrics_need_the_token_off_loopback(tmp_path: Path) -> None:
+    settings = {"host": "0.0.0.0", "allowed_hosts": ["hydra.internal"]}
+    async with open_api(tmp_path, api=settings) as api:
+        headers = {"Host": "hydra.internal"}
+        response = await api.client.get("/metrics", headers={**headers, "Authorization": ""})
+        assert response.status_code == 401
+        response = await api.client.get("/metrics", headers=headers)  # the client sends it
+        assert response.status_code == 200
+        assert "hydra_" in response.text

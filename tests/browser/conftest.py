@@ -52,11 +52,27 @@ TIMEOUT_MS = 10_000
 expect.set_options(timeout=TIMEOUT_MS)
 
 
+def tools_required() -> bool:
+    """Whether a missing Chromium must fail the tests: in CI, or when asked explicitly (the
+    same rule as the ``gh`` rig of ``tests/adapters/gh_fake/rig.py``)."""
+    ci = os.environ.get("CI", "").strip().lower()
+    return ci not in ("", "0", "false", "no") or os.environ.get("HYDRA_REQUIRE_REAL_TOOLS") == "1"
+
+
+def require_chromium(path: str) -> None:
+    """Skip when there is no Chromium at ``path``; fail instead where real tools are required."""
+    if Path(path).exists():
+        return
+    message = f"no Chromium at {path} (scripts/system-deps installs Debian's)"
+    if tools_required():
+        pytest.fail(f"{message}, but CI / HYDRA_REQUIRE_REAL_TOOLS=1 needs it")
+    pytest.skip(f"{message}; CI and HYDRA_REQUIRE_REAL_TOOLS=1 fail instead")
+
+
 @pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
     # Module scope: the driver's event loop never outlives the browser tests of this worker.
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (scripts/system-deps installs Debian's)")
+    require_chromium(CHROMIUM)
     with sync_playwright() as driver:
         yield driver
 

@@ -311,20 +311,26 @@ def test_the_audit_viewer_filters_pages_back_and_escapes(dash: Dashboard) -> Non
 
 def test_a_loop_switched_off_for_its_budget_says_so(dash: Dashboard) -> None:
     page, d = dash.page, dash.daemon
+    dash.open()
+    row = dash.row()
+    expect(row.locator(".badge")).not_to_have_text("off: budget")
     with d.client() as http:
+        # Seeded spend: $1.25 today. Lowering the cap below it is enough: the daemon's budget
+        # guard switches the loop off itself, as actor `daemon` with reason `budget`.
         response = http.put(
             "/api/loops/health", json={"daily_budget_usd": 1.0, "reason": "cap the watcher"}
         )
         assert response.status_code == 200
-        assert response.json()["budget"]["over_budget"] is True  # seeded spend: $1.25 today
-    dash.open()
-    row = dash.row()
+        assert response.json()["budget"]["over_budget"] is True
+    expect(row.locator(".badge")).to_have_text("off: budget")  # live, over SSE
     expect(row).to_contain_text("of $1.00")
     expect(row.locator("td[data-label='Spend today'] .bad-text")).to_have_text("$1.25")
-    # The daemon's budget guard switches a loop off as actor `daemon` with reason `budget`.
-    with d.client() as http:
-        http.put("/api/loops/health", json={"enabled": False, "reason": "budget"})
-    expect(row.locator(".badge")).to_have_text("off: budget")
+    off = [
+        r
+        for r in iter_records(d.data_dir / "audit", "control")
+        if r["action"] == "loop.disabled" and r["payload"]["loop"] == "health"
+    ][-1]
+    assert (off["actor"], off["payload"]["reason"]) == ("daemon", "budget")
     expect(row.locator(".note")).to_contain_text("daily budget $1.00 passed (spent $1.25 today)")
     costs = page.locator("#costs")
     expect(costs.locator(".total").first).to_contain_text("$1.25")

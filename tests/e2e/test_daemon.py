@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import textwrap
 from pathlib import Path
 
 import httpx
@@ -12,6 +11,7 @@ import pytest
 
 from hydra.audit import iter_records
 from tests.helpers.daemon import daemon, run_cli
+from tests.helpers.faults import saboteur_env
 
 pytestmark = pytest.mark.e2e
 
@@ -84,28 +84,8 @@ def test_bad_config_stops_start_up_with_one_line_and_exit_2(
     assert result.stderr.count("\n") == 1
 
 
-FSYNC_SABOTEUR = textwrap.dedent(
-    """
-    import errno, os
-    _real = os.fsync
-    _marker = os.environ["HYDRA_TEST_FAIL_FSYNC_MARKER"]
-
-    def fsync(fd):
-        if os.path.exists(_marker):
-            raise OSError(errno.EIO, "Input/output error")
-        return _real(fd)
-
-    os.fsync = fsync
-    """
-)
-
-
 def test_a_failed_fsync_stops_the_daemon(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(FSYNC_SABOTEUR)
-    marker = tmp_path / "fail-fsync-now"
-    env = {"PYTHONPATH": str(site), "HYDRA_TEST_FAIL_FSYNC_MARKER": str(marker)}
+    env, marker = saboteur_env(tmp_path)
     with daemon(tmp_path, env=env) as d:
         marker.touch()
         with d.client() as http, contextlib.suppress(httpx.HTTPError):
@@ -113,6 +93,7 @@ def test_a_failed_fsync_stops_the_daemon(tmp_path: Path) -> None:
             http.put("/api/loops/health", json={"enabled": False, "reason": "trigger an append"})
         code = d.proc.wait(timeout=20)
         assert code == 70
-        fatal = [line for line in d.stderr().splitlines() if "fatal" in line]
-        assert fatal, d.stderr()
+        fatal = [line for line in d.stderr().splitlines() if '"daemon.fatal"' in line]
+        assert len(fatal) == 1, d.stderr()
         assert "Input/output error" in fatal[0] or "fsync" in fatal[0]
+        assert "Traceback" not in d.stderr()

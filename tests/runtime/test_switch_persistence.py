@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from hydra.audit import AuditLog
+from hydra.switches import SWITCH_ACTIONS
 from tests.helpers.harness import running
 from tests.helpers.loops import CountingLoop
 
@@ -63,3 +64,47 @@ async def test_control_records_newer_than_the_state_file_are_replayed(tmp_path: 
         assert h.board.loop_switch("counting").enabled is False
     state = json.loads((tmp_path / "state" / "switches.json").read_text())
     assert state["control_seq"] == 1
+
+
+async def test_repo_switch_records_newer_than_the_state_file_are_replayed(tmp_path: Path) -> None:
+    # Same crash for a repository switch: `repo.disabled`, then `repo.enabled` and
+    # `repo.disabled` again after a state file that already reflects the first record.
+    async with running(tmp_path, [CountingLoop], start=False) as h:
+        assert "demo" in h.board.repos
+        await h.board.update_repo("demo", enabled=False, actor="api", reason="flaky CI")
+    state_file = tmp_path / "state" / "switches.json"
+    assert json.loads(state_file.read_text())["control_seq"] == 1
+    async with AuditLog(tmp_path / "audit") as audit:
+        control = await audit.stream("control")
+        for action, old, new, reason in [
+            ("repo.enabled", False, True, "CI fixed"),
+            ("repo.disabled", True, False, "broken again"),
+        ]:
+            await control.append(
+                action,
+                actor="cli",
+                payload={
+                    "repo": "demo",
+                    "changes": {"enabled": {"old": old, "new": new}},
+                    "reason": reason,
+                },
+            )
+    async with running(tmp_path, [CountingLoop], start=False) as h:
+        switch = h.board.repo_switch("demo")
+        assert (switch.enabled, switch.actor, switch.reason) == (False, "cli", "broken again")
+        assert h.board.enabled_repos() == ()
+        assert h.board.loop_switch("counting").enabled is True  # not mistaken for a loop
+    state = json.loads(state_file.read_text())
+    assert state["control_seq"] == 3
+    assert state["repos"]["demo"]["reason"] == "broken again"
+    assert state["loops"] == {}
+
+
+async def test_the_real_repo_switch_actions_are_replayed(tmp_path: Path) -> None:
+    # The actions the board writes are exactly the ones replay knows.
+    async with running(tmp_path, [CountingLoop], start=False) as h:
+        await h.board.update_repo("demo", enabled=False, actor="api", reason="off")
+        await h.board.update_repo("demo", enabled=True, actor="api", reason="on")
+        written = {r["action"] for r in h.records("control")}
+    assert written == {"repo.disabled", "repo.enabled"}
+    assert written <= SWITCH_ACTIONS

@@ -23,7 +23,7 @@ from hydra.api.metrics import Metrics, metrics_endpoint
 from hydra.api.models import HealthView
 from hydra.api.openapi import build_openapi
 from hydra.api.operations import Operation, endpoint
-from hydra.api.security import GuardMiddleware, allowed_hosts
+from hydra.api.security import GuardMiddleware, allowed_hosts, is_loopback
 from hydra.runtime import Runtime
 
 OPERATIONS: list[Operation] = [
@@ -170,6 +170,7 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None) -> Starlette:
                 token=runtime.token,
                 hosts=allowed_hosts(settings.host, settings.allowed_hosts),
                 max_body=settings.max_body_bytes,
+                open_metrics=is_loopback(settings.host) or settings.unix_socket is not None,
             )
         ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},

@@ -53,6 +53,12 @@ class LoopUpdate(_Body):
     """When switching off: let the in-flight tick finish instead of cancelling it."""
 
 
+class TriggerRequest(_Body):
+    """Optional: an empty body triggers without a reason."""
+
+    reason: str | None = Field(default=None, min_length=1, max_length=500)
+
+
 class GlobalSwitchUpdate(_Body):
     enabled: bool
     reason: str = Field(min_length=1, max_length=500)

@@ -22,6 +22,8 @@ _ERROR_TEXT = {
     409: "conflict with the current state",
     413: "request body too large",
     422: "invalid input; the message names the field",
+    503: "the change could not be made durable (the daemon is stopping) or its audit stream "
+    "is damaged",
 }
 
 
@@ -105,7 +107,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     if op.body is not None:
         spec["requestBody"] = {
-            "required": True,
+            "required": not op.body_optional,
             "content": {"application/json": {"schema": _ref(op.body)}},
         }
     return spec

@@ -4,6 +4,10 @@ Each :class:`Operation` names its method, path, request body and query models, r
 success status and the error statuses it can answer. :func:`endpoint` turns one into a Starlette
 endpoint that validates input (4xx with a message naming the field), maps domain errors to
 status codes and serialises the response model.
+
+A change that cannot be made durable (failed fsync of an audit stream or a state file) pulls
+the daemon's fatal signal and answers 503: the daemon is stopping. A damaged audit stream
+answers 503 too, naming the repair.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from starlette.responses import Response
 from hydra.api.body import read_body
 from hydra.api.errors import error_response, validation_error_response
 from hydra.api.security import actor_of
+from hydra.audit import AuditFatal, StreamDamaged
 from hydra.escalations import EscalationError
 from hydra.runtime import Runtime
+from hydra.statefile import DurabilityError
 from hydra.switches import SwitchError
 
 _KIND_STATUS = {"not_found": 404, "conflict": 409, "invalid": 422}
@@ -59,6 +65,8 @@ class Operation:
     response: type[BaseModel]
     status: int = 200
     body: type[BaseModel] | None = None
+    body_optional: bool = False
+    """An empty request body is read as ``{}`` (every field of ``body`` has a default)."""
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     tag: str = "loops"
@@ -67,6 +75,8 @@ class Operation:
     @property
     def all_errors(self) -> tuple[int, ...]:
         codes = {400, 401, *self.errors}
+        if self.method != "GET":
+            codes.add(503)
         if self.body is not None:
             codes |= {413, 422}
         if self.query is not None:
@@ -84,26 +94,34 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
                 return query
         body = None
         if op.body is not None:
-            body = await read_body(request, op.body)
+            body = await read_body(request, op.body, optional=op.body_optional)
             if isinstance(body, Response):
                 return body
         call = Call(request, rt, body, query, dict(request.path_params), actor_of(request.headers))
-        try:
-            result = await op.handler(call)
-        except (SwitchError, EscalationError) as exc:
-            return error_response(_KIND_STATUS.get(exc.kind, 422), str(exc))
-        except ApiError as exc:
-            return error_response(exc.status, str(exc), field=exc.field)
-        if isinstance(result, Response):
-            return result
-        return Response(
-            result.model_dump_json(by_alias=True),
-            status_code=op.status,
-            media_type="application/json",
-        )
+        return await _answer(op, call)
 
     handle.__name__ = op.handler.__name__
     return handle
+
+
+async def _answer(op: Operation, call: Call) -> Response:
+    """Run the handler; map domain errors to their status."""
+    try:
+        result = await op.handler(call)
+    except (SwitchError, EscalationError) as exc:
+        return error_response(_KIND_STATUS.get(exc.kind, 422), str(exc))
+    except ApiError as exc:
+        return error_response(exc.status, str(exc), field=exc.field)
+    except (AuditFatal, DurabilityError) as exc:
+        call.rt.fatal.trigger(exc)
+        return error_response(503, f"the daemon is stopping: {exc}")
+    except StreamDamaged as exc:
+        return error_response(503, str(exc))
+    if isinstance(result, Response):
+        return result
+    return Response(
+        result.model_dump_json(by_alias=True), status_code=op.status, media_type="application/json"
+    )
 
 
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel | Response:

@@ -16,11 +16,14 @@ from hydra.api.models import (
     RepoUpdate,
     RepoUpdated,
     RepoView,
+    TriggerRequest,
     TriggerView,
 )
 from hydra.api.operations import Call, Operation
 from hydra.api.views import loop_fields, loop_view, switch_fields, switch_view, today
+from hydra.loop_state import LoopState
 from hydra.runtime import Runtime
+from hydra.switches import SwitchError
 
 
 async def list_loops(call: Call) -> Response:
@@ -53,19 +56,39 @@ async def update_loop(call: Call) -> LoopUpdated:
         clear_budget="daily_budget_usd" in body.model_fields_set and body.daily_budget_usd is None,
         drain=body.drain,
     )
+    budget_changed = (
+        event is not None and event.before.daily_budget_usd != event.after.daily_budget_usd
+    )
+    if budget_changed and rt.budgets is not None:  # a cap lowered below today's spend bites now
+        await rt.budgets.check_loop(name)
     view = loop_view(rt, rt.orchestrator.status(name))
     return LoopUpdated(**view.model_dump(), changed=event is not None)
 
 
+def _trigger_refusal(rt: Runtime, name: str) -> str | None:
+    """Why the orchestrator would refuse to trigger ``name`` now (404 raised for unknown)."""
+    status = rt.orchestrator.status(name)
+    if status.state == LoopState.BROKEN:
+        return f"loop {name!r} is broken: {status.stop_reason}"
+    blocked = rt.board.blocked_reason(name) or status.stop_reason
+    return f"loop {name!r} cannot run: {blocked}" if blocked else None
+
+
 async def trigger_loop(call: Call) -> TriggerView:
-    name = call.params["name"]
-    merged = call.rt.orchestrator.trigger(name)
-    control = await call.rt.audit.stream("control")
+    """Audit first (durable before it takes effect), then ask the orchestrator for the tick."""
+    rt, name, body = call.rt, call.params["name"], call.body
+    assert isinstance(body, TriggerRequest)  # noqa: S101 - guaranteed by the operation table
+    refusal = _trigger_refusal(rt, name)
+    if refusal is not None:
+        raise SwitchError("conflict", refusal)
+    running = rt.orchestrator.status(name).running_run_id is not None
+    control = await rt.audit.stream("control")
     await control.append(
         "loop.triggered",
         actor=call.actor,
-        payload={"loop": name, "merged_into_running_tick": merged},
+        payload={"loop": name, "reason": body.reason, "merged_into_running_tick": running},
     )
+    merged = rt.orchestrator.trigger(name)
     return TriggerView(triggered=True, merged_into_running_tick=merged)
 
 
@@ -124,10 +147,12 @@ OPERATIONS = [
     Operation(
         "POST",
         "/api/loops/{name}/trigger",
-        "Run a tick now (merged with a running one)",
+        "Run a tick now (merged with a running one; audited, with an optional reason)",
         trigger_loop,
         TriggerView,
         status=202,
+        body=TriggerRequest,
+        body_optional=True,
         errors=(404, 409),
     ),
     Operation(

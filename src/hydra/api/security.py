@@ -32,14 +32,30 @@ def _host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
-class GuardMiddleware:
-    """Host check on every request; bearer token on ``/api``; 413 for oversized bodies."""
+def is_loopback(bind_host: str) -> bool:
+    """Whether binding ``bind_host`` keeps the API on this machine (the names, not a range)."""
+    return bind_host.lower() in LOOPBACK_NAMES
 
-    def __init__(self, app: ASGIApp, *, token: str, hosts: frozenset[str], max_body: int) -> None:
+
+class GuardMiddleware:
+    """Host check on every request; bearer token on ``/api`` (and on ``/metrics`` unless the
+    daemon listens on loopback only: spend and loop names are nobody else's business); 400 for
+    a malformed ``Content-Length``, 413 for oversized bodies."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token: str,
+        hosts: frozenset[str],
+        max_body: int,
+        open_metrics: bool = True,
+    ) -> None:
         self.app = app
         self._token = token.encode()
         self._hosts = hosts
         self._max_body = max_body
+        self._guarded = ("/api",) if open_metrics else ("/api", "/metrics")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,13 +67,18 @@ class GuardMiddleware:
             await error_response(400, f"host {host!r} is not allowed")(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith("/api") and not self._authorized(headers.get("authorization", "")):
+        if path.startswith(self._guarded) and not self._authorized(
+            headers.get("authorization", "")
+        ):
             response = error_response(401, "missing or wrong bearer token")
             response.headers["WWW-Authenticate"] = 'Bearer realm="hydra"'
             await response(scope, receive, send)
             return
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self._max_body):
+        if length is not None and not length.isdigit():
+            await error_response(400, "malformed Content-Length header")(scope, receive, send)
+            return
+        if length is not None and int(length) > self._max_body:
             await error_response(413, f"request body over {self._max_body} bytes")(
                 scope, receive, send
             )

@@ -1174,7 +1174,10 @@ function onRecord(record) {
   const action = String(record.action || '');
   if (stream === 'control') {
     if (action.startsWith('repo.')) refreshRepos();
-    else refreshLoops();
+    else {
+      refreshLoops();
+      refreshCosts(); // the per-loop table shows each loop's daily cap
+    }
   } else if (stream === 'costs') {
     refreshCosts();
     refreshLoops();

@@ -1,0 +1,137 @@
+"""Start-up checks and readers of the daemon: damaged streams, replay records, the world.
+
+A damaged ``control`` stream refuses the start (the kill-switches could neither be replayed
+nor audited). A damaged loop stream stops only that loop; a damaged ``costs``, ``changes`` or
+``escalations`` stream is reported. Every damage is listed in :attr:`StreamCheck.problems`,
+which ``/healthz`` shows (503, degraded) until an operator repairs the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.audit import DamageReport, iter_records, last_record
+from hydra.costs import COST_ACTION, CostLedger
+from hydra.fatal import FatalSignal
+from hydra.loop_state import LoopState
+from hydra.orchestrator import Orchestrator
+from hydra.repos import ManagedRepo
+from hydra.runner import Runner
+from hydra.sdk import AuditSink, current_tick
+from hydra.settings import HydraSettings
+from hydra.switches import SWITCH_ACTIONS
+from ports import World
+
+CONTROL = "control"
+
+
+class StartupError(Exception):
+    """The daemon cannot start; one line for the operator (``hydra run`` exits with 2)."""
+
+
+def repair_hint(stream: str) -> str:
+    return (
+        f"inspect it with `hydra audit verify {stream}`, then run "
+        f"`hydra audit repair {stream} --force` with no daemon running"
+    )
+
+
+def _where(damage: DamageReport) -> str:
+    return f"{damage.segment.name} line {damage.line} (byte {damage.offset}): {damage.reason}"
+
+
+def refuse_damaged_control(control: Any) -> None:
+    """Raise :class:`StartupError` naming the stream and the fix when ``control`` is damaged."""
+    damage: DamageReport | None = control.damage
+    if damage is not None:
+        raise StartupError(
+            f"audit stream {CONTROL!r} is damaged at {_where(damage)}; refusing to start: "
+            f"{repair_hint(CONTROL)}"
+        )
+
+
+@dataclass
+class StreamCheck:
+    problems: list[str] = field(default_factory=list)
+    """One line per damaged stream, for ``/healthz`` and the log."""
+    damaged_loops: dict[str, str] = field(default_factory=dict)
+    """Loop name -> why it cannot run."""
+
+
+def check_streams(others: Mapping[str, Any], loop_sinks: Mapping[str, Any]) -> StreamCheck:
+    """Damage of every opened stream but ``control`` (see :func:`refuse_damaged_control`)."""
+    check = StreamCheck()
+    for name, stream in {**others, **loop_sinks}.items():
+        damage: DamageReport | None = stream.damage
+        if damage is None:
+            continue
+        check.problems.append(
+            f"audit stream {name!r} is damaged at {_where(damage)}: {repair_hint(name)}"
+        )
+        if name in loop_sinks:
+            check.damaged_loops[name] = (
+                f"its audit stream is damaged; {repair_hint(name)} and restart"
+            )
+    return check
+
+
+def stop_damaged_loops(orchestrator: Orchestrator, damaged: Mapping[str, str]) -> None:
+    """Mark each loop whose stream is damaged as stopped before it is scheduled.
+
+    Its supervisor never starts a tick while stopped (a tick could not be recorded), and the
+    API reports the state with its reason.
+    """
+    for name, reason in damaged.items():
+        supervisor = orchestrator.supervisors.get(name)
+        if supervisor is not None:
+            supervisor.status.state = LoopState.STOPPED
+            supervisor.status.stop_reason = reason
+
+
+def control_records(audit_root: Path) -> list[dict[str, Any]]:
+    return [r for r in iter_records(audit_root, CONTROL) if r.get("action") in SWITCH_ACTIONS]
+
+
+def cost_records(audit_root: Path) -> list[dict[str, Any]]:
+    return [r for r in iter_records(audit_root, "costs") if r.get("action") == COST_ACTION]
+
+
+def last_tick(audit_root: Path, name: str) -> dict[str, Any] | None:
+    return last_record(audit_root, name, lambda r: str(r.get("action", "")).startswith("tick."))
+
+
+def build_world(
+    settings: HydraSettings,
+    data_dir: Path,
+    *,
+    repos: list[ManagedRepo],
+    runner: Runner,
+    ledger: CostLedger,
+    changes: AuditSink,
+    fatal: FatalSignal,
+) -> World:
+    from hydra.adapters.worlds import WorldError
+    from hydra.adapters.worlds import build_world as build
+
+    async def on_change_event(action: str, payload: dict[str, object]) -> None:
+        tick = current_tick()
+        actor = f"loop:{tick.loop}" if tick else "daemon"
+        await changes.append(
+            action, actor=actor, payload=payload, run=tick.run_id if tick else None
+        )
+
+    try:
+        return build(
+            settings,
+            data_dir,
+            repos,
+            runner=runner,
+            cost_sink=ledger.runner_sink(),
+            on_change_event=on_change_event,
+            fatal=fatal,
+        )
+    except WorldError as exc:
+        raise StartupError(f"config error: {exc}") from None

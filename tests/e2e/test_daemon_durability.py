@@ -1,0 +1,141 @@
+"""The real daemon facing lost durability: a failed state-file fsync, damaged audit streams,
+and a loop already over its daily budget when the daemon starts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hydra.audit import bulk_append, iter_records
+from tests.e2e._support import wait_for
+from tests.helpers.daemon import daemon, run_cli
+from tests.helpers.faults import damage_mid_stream, saboteur_env
+
+pytestmark = pytest.mark.e2e
+
+FAST_START = "[orchestrator]\nfirst_tick_spread_s = 0\n"
+
+
+def records(data_dir: Path, stream: str, action: str | None = None) -> list[dict[str, object]]:
+    return [
+        r
+        for r in iter_records(data_dir / "audit", stream)
+        if action is None or r["action"] == action
+    ]
+
+
+def test_a_failed_fsync_of_the_switch_state_stops_the_daemon_with_one_line(
+    tmp_path: Path,
+) -> None:
+    env, marker = saboteur_env(tmp_path, pattern="switches.json")
+    with daemon(tmp_path, env=env) as d:
+        marker.touch()
+        with d.client() as http, contextlib.suppress(httpx.HTTPError):
+            # The daemon may be gone before it answers; if it answers, it says it is stopping.
+            response = http.put("/api/loops/health", json={"enabled": False, "reason": "disk"})
+            assert response.status_code == 503, response.text
+            assert "the daemon is stopping" in response.json()["error"]
+        code = d.proc.wait(timeout=20)
+        stderr = d.stderr()
+    assert code == 70, stderr
+    about_it = [line for line in stderr.splitlines() if "switches.json" in line]
+    assert len(about_it) == 1, stderr
+    line = json.loads(about_it[0])
+    assert (line["event"], line["level"]) == ("daemon.fatal", "critical")
+    assert "Input/output error" in line["error"]
+    assert "Traceback" not in stderr
+    assert not (tmp_path / ".hydra" / "daemon.json").exists()
+    # The control record came first (durable before the change): a restart replays it.
+    assert records(tmp_path / ".hydra", "control", "loop.disabled")
+    with daemon(tmp_path) as again, again.client() as http:
+        assert http.get("/api/loops/health").json()["enabled"] is False
+        assert again.stop() == 0
+
+
+def test_a_failed_fsync_while_replaying_switches_at_start_up_is_fatal_too(
+    tmp_path: Path,
+) -> None:
+    # A crash left a control record the state file does not reflect: the start replays it
+    # and rewrites the state file, whose fsync now fails.
+    change = {"enabled": {"old": True, "new": False}}
+    payload = {"loop": "health", "changes": change, "reason": "crashed before persist"}
+    bulk_append(tmp_path / ".hydra" / "audit", "control", [("loop.disabled", "api", payload, None)])
+    env, marker = saboteur_env(tmp_path, pattern="switches.json")
+    marker.touch()
+    with daemon(tmp_path, env=env, wait_ready=False) as d:
+        code = d.proc.wait(timeout=20)
+        stderr = d.stderr()
+    assert code == 70, stderr
+    about_it = [line for line in stderr.splitlines() if "switches.json" in line]
+    assert len(about_it) == 1, stderr
+    assert json.loads(about_it[0])["event"] == "daemon.fatal"
+    assert "Traceback" not in stderr
+
+
+def test_a_damaged_control_stream_refuses_the_start_naming_the_fix(tmp_path: Path) -> None:
+    data = tmp_path / ".hydra"
+    damage_mid_stream(data / "audit", "control", ["daemon.started", "loop.updated", "x"])
+    result = run_cli(["run", "--port", "0", "--data-dir", str(data)], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "audit stream 'control' is damaged" in lines[0]
+    assert "hydra audit repair control --force" in lines[0]
+    assert not (data / "daemon.json").exists()
+
+    repaired = run_cli(
+        ["audit", "repair", "control", "--force", "--data-dir", str(data)], cwd=tmp_path
+    )
+    assert repaired.returncode == 0, repaired.stderr
+    with daemon(tmp_path) as d:
+        assert d.stop() == 0
+
+
+def test_a_damaged_loop_stream_stops_that_loop_and_the_others_run(tmp_path: Path) -> None:
+    (tmp_path / "hydra.toml").write_text(FAST_START)
+    data = tmp_path / ".hydra"
+    # Its last tick record is a tick.started: the start-up would close it with tick.lost.
+    actions = ["tick.started", "tick.finished", "tick.started"]
+    damage_mid_stream(data / "audit", "principles_audit", actions)
+    with daemon(tmp_path) as d, d.client() as http:
+        loops = {loop["name"]: loop for loop in http.get("/api/loops").json()["loops"]}
+        damaged = loops["principles_audit"]
+        assert (damaged["state"], damaged["recoverable"]) == ("stopped", False)
+        assert "hydra audit repair principles_audit --force" in damaged["blocked_reason"]
+        health = httpx.get(f"{d.url}/healthz")
+        assert health.status_code == 503
+        assert health.json()["status"] == "degraded"
+        assert any("'principles_audit'" in p for p in health.json()["problems"])
+        wait_for(lambda: records(data, "health", "tick.finished"), what="a tick of another loop")
+        response = http.post("/api/loops/principles_audit/trigger")
+        assert response.status_code == 409
+        assert d.stop() == 0
+    assert "Traceback" not in d.stderr()
+    started = records(data, "control", "daemon.started")[-1]
+    assert started["payload"]["lost_ticks"] == []  # type: ignore[index]
+
+
+def test_a_loop_over_its_budget_at_start_up_is_switched_off(tmp_path: Path) -> None:
+    (tmp_path / "hydra.toml").write_text("[loops.health]\ndaily_budget_usd = 1.0\n")
+    data = tmp_path / ".hydra"
+    spend = {
+        "source": "claude",
+        "loop": "health",
+        "model": None,
+        "input_tokens": 10,
+        "output_tokens": 1,
+        "usd": 1.5,
+    }
+    bulk_append(data / "audit", "costs", [("cost", "loop:health", spend, None)])  # today
+    with daemon(tmp_path) as d, d.client() as http:
+        health = http.get("/api/loops/health").json()
+        assert health["enabled"] is False
+        assert (health["switch"]["by"], health["switch"]["reason"]) == ("daemon", "budget")
+        assert health["budget"]["over_budget"] is True
+        assert d.stop() == 0
+    off = records(data, "control", "loop.disabled")
+    assert [(r["actor"], r["payload"]["reason"]) for r in off] == [("daemon", "budget")]  # type: ignore[index]
