@@ -48,6 +48,16 @@ def test_every_port_has_a_fake(port: str) -> None:
     assert fakes, f"{port} has no Fake in the fakes package"
 
 
+@pytest.mark.parametrize("port", sorted(discover_ports()))
+def test_every_port_has_a_real_implementation(port: str) -> None:
+    real = [
+        cls.__qualname__
+        for p, cls in IMPLEMENTATIONS
+        if p.__name__ == port and cls.__module__.split(".")[0] != "fakes"
+    ]
+    assert real, f"{port} has only a Fake: no adapter subclasses it"
+
+
 @pytest.mark.parametrize(
     ("port", "cls"),
     IMPLEMENTATIONS,
