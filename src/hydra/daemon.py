@@ -38,7 +38,7 @@ from hydra.logs import configure_logging, get_logger
 from hydra.loop_config import resolve_loop_configs
 from hydra.loop_services import open_services
 from hydra.orchestrator import Orchestrator
-from hydra.redact import Redactor
+from hydra.redact import Redactor, secrets_in_env
 from hydra.registry import LoopRegistry
 from hydra.runner import Runner, kill_all, reap_orphans
 from hydra.runtime import Runtime
@@ -157,7 +157,8 @@ async def run_daemon(settings: HydraSettings, hooks: DaemonHooks | None = None) 
 
 async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Path) -> int:
     token, generated = ensure_token(settings, data_dir)
-    redactor = Redactor([token, *hooks.extra_secrets])
+    handed = (*settings.agent.pass_env, *settings.github.pass_env)
+    redactor = Redactor([token, *hooks.extra_secrets, *secrets_in_env(handed, os.environ)])
     configure_logging(redactor, level=settings.log.level, fmt=settings.log.format)
     log = get_logger("hydra")
     registry = hooks.registry or LoopRegistry.discover()

@@ -36,6 +36,17 @@ SECRET_VALUE_PATTERNS: tuple[re.Pattern[str], ...] = (
 _MIN_EXACT_LEN = 8
 
 
+def secrets_in_env(names: Iterable[str], environ: Mapping[str, str]) -> list[str]:
+    """Values of the variables among ``names`` whose name says they are secret (``*TOKEN*``,
+    ``*KEY*``, ``*SECRET*``, ``*PASSWORD*``): the keys the daemon hands to its children, to be
+    registered as exact secrets. ``GH_HOST`` and the like are not secrets and stay readable."""
+    return [
+        value
+        for name in sorted(set(names))
+        if SECRET_KEY_RE.search(name.lower()) and (value := environ.get(name))
+    ]
+
+
 class Redactor:
     """Replaces secrets in arbitrary JSON-like values. Cheap to call on every record."""
 

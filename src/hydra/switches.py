@@ -291,7 +291,12 @@ class SwitchBoard:
         before: Switch, changes: Mapping[str, Any], actor: str, reason: str, record: object
     ) -> Switch:
         updates = {key: change["new"] for key, change in changes.items()}
-        at = record.get("ts") if isinstance(record, Mapping) else None
+        at = None
+        if isinstance(record, Mapping):  # the durable record: its reason went through redaction
+            at = record.get("ts")
+            written = record.get("payload")
+            if isinstance(written, Mapping) and isinstance(written.get("reason"), str):
+                reason = written["reason"]
         return replace(before, actor=actor, reason=reason, at=at, **updates)
 
     def _apply_record(self, record: Mapping[str, Any]) -> None:

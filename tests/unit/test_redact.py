@@ -5,7 +5,7 @@ import json
 import logging
 
 from hydra.logs import configure_logging, get_logger
-from hydra.redact import MASK, Redactor
+from hydra.redact import MASK, Redactor, secrets_in_env
 
 PLANTED = {
     "anthropic": "sk-ant-api03-" + "A" * 40,
@@ -65,3 +65,15 @@ def test_log_lines_never_contain_planted_secrets() -> None:
     lines = [json.loads(line) for line in text.splitlines()]
     assert lines[0]["event"] == "calling"
     assert MASK in lines[1]["event"]
+
+
+def test_secret_values_handed_to_children_are_taken_from_the_environment() -> None:
+    environ = {
+        "GH_TOKEN": "gh-token-value-1",
+        "GH_HOST": "github.example",
+        "GH_CONFIG_DIR": "/home/op/.config/gh",
+        "ANTHROPIC_API_KEY": "anthropic-value-1",
+        "CODEX_API_KEY": "",
+    }
+    names = ["GH_TOKEN", "GH_HOST", "GH_CONFIG_DIR", "ANTHROPIC_API_KEY", "CODEX_API_KEY"]
+    assert secrets_in_env(names, environ) == ["anthropic-value-1", "gh-token-value-1"]
