@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
+
 from hydra.sdk import AuditSink, current_tick
 
 COST_ACTION = "cost"
@@ -138,13 +140,18 @@ class CostLedger:
             "usd": usd,
         }
         actor = f"loop:{loop}" if loop else "daemon"
-        record = await self._sink.append(COST_ACTION, actor=actor, payload=payload, run=run)
-        stored: Mapping[str, Any] = (
-            record if isinstance(record, Mapping) else {"action": COST_ACTION, "payload": payload}
-        )
-        self.live.add_record(stored)
-        for listener in self._listeners:
-            await listener(stored)
+        # Shielded: a durable cost must reach the live rollup and the budget guard even when
+        # the tick that spent it is being cancelled.
+        with anyio.CancelScope(shield=True):
+            record = await self._sink.append(COST_ACTION, actor=actor, payload=payload, run=run)
+            stored: Mapping[str, Any] = (
+                record
+                if isinstance(record, Mapping)
+                else {"action": COST_ACTION, "payload": payload}
+            )
+            self.live.add_record(stored)
+            for listener in self._listeners:
+                await listener(stored)
         return stored
 
     async def record_call(

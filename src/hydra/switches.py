@@ -217,11 +217,16 @@ class SwitchBoard:
                 else "loop.updated"
             )
             payload = {"loop": name, "changes": changes, "reason": reason, "drain": drain}
-            record = await self._control.append(action, actor=actor, payload=payload)
-            after = self._apply_changes(before, changes, actor, reason, record)
-            self._state.loops[name] = after
-            await self._persist(record)
-            return self._announce(SwitchEvent(name, before, after, drain))
+            return await self._commit(
+                action,
+                actor,
+                payload,
+                before,
+                changes,
+                target=name,
+                drain=drain,
+                store=self._state.loops.__setitem__,
+            )
 
     async def set_global(
         self, *, enabled: bool, actor: str, reason: str, drain: bool = False
@@ -235,11 +240,16 @@ class SwitchBoard:
             changes = {"enabled": {"old": before.enabled, "new": enabled}}
             action = "global.enabled" if enabled else "global.disabled"
             payload = {"changes": changes, "reason": reason, "drain": drain}
-            record = await self._control.append(action, actor=actor, payload=payload)
-            after = self._apply_changes(before, changes, actor, reason, record)
-            self._state.global_ = after
-            await self._persist(record)
-            return self._announce(SwitchEvent("*", before, after, drain))
+            return await self._commit(
+                action,
+                actor,
+                payload,
+                before,
+                changes,
+                target="*",
+                drain=drain,
+                store=self._store_global,
+            )
 
     async def update_repo(
         self, name: str, *, enabled: bool, actor: str, reason: str
@@ -255,11 +265,47 @@ class SwitchBoard:
             changes = {"enabled": {"old": before.enabled, "new": enabled}}
             action = "repo.enabled" if enabled else "repo.disabled"
             payload = {"repo": name, "changes": changes, "reason": reason}
+            target = REPO_TARGET_PREFIX + name
+            return await self._commit(
+                action,
+                actor,
+                payload,
+                before,
+                changes,
+                target=target,
+                drain=False,
+                store=self._store_repo,
+            )
+
+    async def _commit(
+        self,
+        action: str,
+        actor: str,
+        payload: dict[str, Any],
+        before: Switch,
+        changes: Mapping[str, Any],
+        *,
+        target: str,
+        drain: bool,
+        store: Callable[[str, Switch], None],
+    ) -> SwitchEvent:
+        """Record, apply, persist, announce: all of it or nothing. Shielded, because once the
+        record is durable the change must take effect in full even if the caller is cancelled
+        meanwhile (a budget switch-off made inside a tick that times out, say)."""
+        with anyio.CancelScope(shield=True):
             record = await self._control.append(action, actor=actor, payload=payload)
-            after = self._apply_changes(before, changes, actor, reason, record)
-            self._state.repos[name] = after
+            after = self._apply_changes(before, changes, actor, str(payload["reason"]), record)
+            store(target, after)
             await self._persist(record)
-            return self._announce(SwitchEvent(REPO_TARGET_PREFIX + name, before, after, False))
+            event = SwitchEvent(target, before, after, drain)
+            self._announce(event)
+        return event
+
+    def _store_global(self, _target: str, switch: Switch) -> None:
+        self._state.global_ = switch
+
+    def _store_repo(self, target: str, switch: Switch) -> None:
+        self._state.repos[target.removeprefix(REPO_TARGET_PREFIX)] = switch
 
     def _validate_loop(
         self, name: str, *, enabled: bool | None, interval_s: float | None, reason: str

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from hydra.audit import AuditLog
-from hydra.switches import SWITCH_ACTIONS
+from hydra.switches import SWITCH_ACTIONS, SwitchBoard
 from tests.helpers.harness import running
 from tests.helpers.loops import CountingLoop
 
@@ -108,3 +110,43 @@ async def test_the_real_repo_switch_actions_are_replayed(tmp_path: Path) -> None
         written = {r["action"] for r in h.records("control")}
     assert written == {"repo.disabled", "repo.enabled"}
     assert written <= SWITCH_ACTIONS
+
+
+class _GatedSink:
+    """The control stream, held at the door until ``gate`` is set."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.entered = anyio.Event()
+        self.gate = anyio.Event()
+
+    async def append(self, action: str, **kw: Any) -> Any:
+        self.entered.set()
+        await self.gate.wait()
+        return await self.inner.append(action, **kw)
+
+
+async def test_a_caller_cancelled_mid_change_still_gets_the_whole_change(tmp_path: Path) -> None:
+    """Once the record is on its way it takes effect in full: record, state, file, listeners."""
+    async with running(tmp_path, [CountingLoop], start=False) as h:
+        sink = _GatedSink(await h.audit.stream("control"))
+        path = tmp_path / "state" / "board.json"
+        board = await SwitchBoard.load(path, sink, h.configs)
+        heard: list[str] = []
+        board.subscribe(lambda event: heard.append(event.target))
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+
+                async def change() -> None:
+                    await board.update_loop(
+                        "counting", actor="daemon", reason="budget", enabled=False
+                    )
+
+                tg.start_soon(change)
+                await sink.entered.wait()
+                tg.cancel_scope.cancel()  # the tick that spent the money times out, say
+                sink.gate.set()
+        assert board.loop_switch("counting").enabled is False
+        assert json.loads(path.read_text())["loops"]["counting"]["enabled"] is False
+        assert heard == ["counting"]
+        assert [r["action"] for r in h.records("control")][-1] == "loop.disabled"
