@@ -52,7 +52,7 @@ from hydra.startup import (
     control_records,
     cost_records,
     last_tick,
-    refuse_damaged_control,
+    refuse_damaged,
     stop_damaged_loops,
 )
 from hydra.statefile import DurabilityError
@@ -183,8 +183,9 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
             on_commit=metrics.on_commit,
         ) as audit:
             control = await audit.stream("control")
-            refuse_damaged_control(control)
+            refuse_damaged(control)
             costs = await audit.stream("costs")
+            refuse_damaged(costs)
             changes = await audit.stream("changes")
             services = await open_services(audit, audit_root, data_dir / "state", fatal=fatal)
             sinks: dict[str, AuditSink] = {name: await audit.stream(name) for name in configs}

@@ -43,13 +43,17 @@ def _where(damage: DamageReport) -> str:
     return f"{damage.segment.name} line {damage.line} (byte {damage.offset}): {damage.reason}"
 
 
-def refuse_damaged_control(control: Any) -> None:
-    """Raise :class:`StartupError` naming the stream and the fix when ``control`` is damaged."""
-    damage: DamageReport | None = control.damage
+def refuse_damaged(stream: Any) -> None:
+    """Raise :class:`StartupError` naming the stream and the fix when ``stream`` is damaged.
+
+    For the streams nothing can run without: ``control`` (every switch) and ``costs`` (every
+    runner call records its cost there, so every loop would fail after paying for its work).
+    """
+    damage: DamageReport | None = stream.damage
     if damage is not None:
         raise StartupError(
-            f"audit stream {CONTROL!r} is damaged at {_where(damage)}; refusing to start: "
-            f"{repair_hint(CONTROL)}"
+            f"audit stream {stream.name!r} is damaged at {_where(damage)}; refusing to start: "
+            f"{repair_hint(stream.name)}"
         )
 
 

@@ -76,19 +76,23 @@ def test_a_failed_fsync_while_replaying_switches_at_start_up_is_fatal_too(
     assert "Traceback" not in stderr
 
 
-def test_a_damaged_control_stream_refuses_the_start_naming_the_fix(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stream", ["control", "costs"])
+def test_a_damaged_essential_stream_refuses_the_start_naming_the_fix(
+    tmp_path: Path, stream: str
+) -> None:
+    """Nothing runs without ``control`` (switches) or ``costs`` (every runner call)."""
     data = tmp_path / ".hydra"
-    damage_mid_stream(data / "audit", "control", ["daemon.started", "loop.updated", "x"])
+    damage_mid_stream(data / "audit", stream, ["daemon.started", "loop.updated", "x"])
     result = run_cli(["run", "--port", "0", "--data-dir", str(data)], cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
-    assert "audit stream 'control' is damaged" in lines[0]
-    assert "hydra audit repair control --force" in lines[0]
+    assert f"audit stream {stream!r} is damaged" in lines[0]
+    assert f"hydra audit repair {stream} --force" in lines[0]
     assert not (data / "daemon.json").exists()
 
     repaired = run_cli(
-        ["audit", "repair", "control", "--force", "--data-dir", str(data)], cwd=tmp_path
+        ["audit", "repair", stream, "--force", "--data-dir", str(data)], cwd=tmp_path
     )
     assert repaired.returncode == 0, repaired.stderr
     with daemon(tmp_path) as d:
