@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
 from hydra.audit import iter_records
-from tests.helpers.daemon import daemon, run_cli
+from tests.e2e._support import wait_for
+from tests.helpers.daemon import HYDRA, base_env, daemon, run_cli
 from tests.helpers.faults import saboteur_env
 
 pytestmark = pytest.mark.e2e
@@ -97,3 +99,32 @@ def test_a_failed_fsync_stops_the_daemon(tmp_path: Path) -> None:
         assert len(fatal) == 1, d.stderr()
         assert "Input/output error" in fatal[0] or "fsync" in fatal[0]
         assert "Traceback" not in d.stderr()
+
+
+def test_started_from_a_subdirectory_the_daemon_uses_the_repository_settings(
+    tmp_path: Path,
+) -> None:
+    """``hydra run`` finds hydra.toml and its data dir like every other command does."""
+    repo = tmp_path / "app"
+    deep = repo / "src" / "deep"
+    deep.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "hydra.toml").write_text('data_dir = "state-here"\n')
+    proc = subprocess.Popen(
+        [HYDRA, "run", "--port", "0"],
+        cwd=deep,
+        env=base_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(
+            (repo / "state-here" / "daemon.json").is_file,
+            timeout=30,
+            what="the daemon to start in the repository's data dir",
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    assert not (deep / ".hydra").exists()
+    assert not (deep / "state-here").exists()

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from hydra.cli._common import EXIT_USAGE, CliError
+from hydra.cli._common import EXIT_USAGE, CliError, locate
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "run", help="run the daemon in the foreground", description="Run the Hydra daemon."
     )
-    parser.add_argument("--config", metavar="PATH", help="settings file (default: ./hydra.toml)")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="settings file (default: hydra.toml here or in a parent, up to the repository root)",
+    )
     parser.add_argument("--host", help="API address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="API port (default 8765; 0 picks a free one)")
     parser.add_argument("--data-dir", metavar="DIR", help="data directory (default .hydra)")
@@ -38,11 +43,15 @@ def handle(args: argparse.Namespace) -> int:
     if api:
         overrides["api"] = api
     if args.data_dir:
-        overrides["data_dir"] = Path(args.data_dir)
+        overrides["data_dir"] = Path(args.data_dir).resolve()
     if args.demo:
         overrides["world"] = "fake"
+    # The same settings file and base directory as every other command (`locate`): started
+    # from a subdirectory, the daemon still uses the repository's hydra.toml and data dir.
+    where = locate(args)
+    os.chdir(where.base)
     try:
-        settings = load_settings(Path(args.config) if args.config else None, **overrides)
+        settings = load_settings(where.config, **overrides)
         return anyio.run(run_daemon, settings)
     except SettingsError as exc:
         raise CliError(f"config error: {exc}", EXIT_USAGE) from None
