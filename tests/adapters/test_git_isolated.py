@@ -9,6 +9,8 @@ import anyio
 import pytest
 
 from hydra.adapters.git_workspace import GitWorkspace
+from hydra.fatal import FatalSignal
+from hydra.statefile import DurabilityError
 from ports import PortError
 from tests.contract.factories_git import (
     RecordingSink,
@@ -19,6 +21,7 @@ from tests.contract.factories_git import (
     write_files,
 )
 from tests.contract.harness import BASE_FILES
+from tests.helpers.faults import failing_fsync
 
 pytestmark = pytest.mark.anyio
 
@@ -281,6 +284,20 @@ async def test_records_are_written_whole_and_a_failed_write_leaves_nothing(
     assert sorted(p.name for p in records.iterdir()) == ["bad.json", "job.json"]  # no temp file
     assert not (root / "bad").exists()
     assert branches(repo) == {"main", "hydra/job"}
+
+
+async def test_a_record_that_cannot_be_made_durable_pulls_the_fatal_signal(
+    repo: Path, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fatal = FatalSignal()
+    ws = GitWorkspace(repo, "sample", root, make_runner(RecordingSink()), fatal=fatal)
+    refused = failing_fsync(monkeypatch, "/.hydra/isolated/")
+    with pytest.raises(DurabilityError):
+        await ws.create_worktree("job", branch="hydra/job", exclude=["holdout"])
+    assert refused
+    assert isinstance(fatal.error, DurabilityError)  # a loop's crash isolation cannot hide it
+    assert not (root / "job").exists()
+    assert branches(repo) == {"main"}
 
 
 async def test_an_unreadable_record_breaks_neither_listing_nor_removal(

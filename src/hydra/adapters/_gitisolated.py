@@ -41,7 +41,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import anyio
 import anyio.to_thread
@@ -59,6 +59,9 @@ from hydra.adapters._gitpaths import (
 from hydra.adapters._gitstage import UNTRUSTED, stage_tree
 from hydra.adapters._gitworktree import NO_TRANSPORT
 from hydra.statefile import DurabilityError, write_json_atomic
+
+if TYPE_CHECKING:
+    from hydra.fatal import FatalSignal
 from ports import PortError
 
 __all__ = ["Isolated", "IsolatedMeta"]
@@ -79,7 +82,10 @@ class IsolatedMeta:
 class Isolated:
     """Isolated checkouts of ``repo`` under ``root`` (see the module docstring)."""
 
-    def __init__(self, git: Git, repo: Path, root: Path, hooks: Path) -> None:
+    def __init__(
+        self, git: Git, repo: Path, root: Path, hooks: Path, *, fatal: FatalSignal | None = None
+    ) -> None:
+        self._fatal = fatal
         self._git = git
         self.repo = repo
         self.root = root
@@ -149,7 +155,9 @@ class Isolated:
             raise self._git.error("conflict", f"worktree {name!r} already exists") from None
         try:
             await anyio.to_thread.run_sync(self._write_record, name, meta)
-        except DurabilityError:  # the daemon's business: not made durable, not retried
+        except DurabilityError as exc:  # the daemon's business: not made durable, not retried
+            if self._fatal is not None:
+                self._fatal.trigger(exc)  # a loop's crash isolation must not swallow it
             await self._discard(name, path, meta, branch_made=False)
             raise
         except OSError as exc:

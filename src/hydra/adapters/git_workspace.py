@@ -39,6 +39,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -75,6 +76,9 @@ from hydra.logs import get_logger
 from hydra.runner import Runner
 from ports import PortError, PortInfo, TrackedFile, WorkspacePort, Worktree, WorktreeDiff
 
+if TYPE_CHECKING:
+    from hydra.fatal import FatalSignal
+
 PORT = "workspace"
 _DIFF = ("--no-renames", "--no-color", "--no-ext-diff", "--no-textconv")
 _CLEANUP_LIMIT_S = 30.0
@@ -100,6 +104,7 @@ class GitWorkspace(WorkspacePort):
         source: str | None = None,
         identity: GitIdentity = HYDRA_IDENTITY,
         timeout_s: float = 120.0,
+        fatal: FatalSignal | None = None,
     ) -> None:
         self.repo = Path(repo).absolute()
         self.repo_name = repo_name
@@ -113,7 +118,7 @@ class GitWorkspace(WorkspacePort):
             timeout_s=timeout_s,
         )
         self._worktree_config = False
-        self._isolated = Isolated(self._git, self.repo, self.root, self.hooks)
+        self._isolated = Isolated(self._git, self.repo, self.root, self.hooks, fatal=fatal)
         self._creating: set[str] = set()
         """Names being created by this instance: their directory may be empty for a while."""
 

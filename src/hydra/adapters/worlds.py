@@ -67,7 +67,7 @@ def build_world(
             issues=issues,
             changes=changes,
             workspace=GitWorkspace(
-                repo.path, repo.name, data_dir / "worktrees" / repo.name, runner
+                repo.path, repo.name, data_dir / "worktrees" / repo.name, runner, fatal=fatal
             ),
             sandbox=ShellSandbox(runner, source=f"sandbox.shell:{repo.name}"),
         )
