@@ -225,8 +225,8 @@ class Dashboards:
         self._output = output
         self._opened: list[tuple[BrowserContext, Dashboard]] = []
 
-    def __call__(self, d: Daemon) -> Dashboard:
-        context = self._browser.new_context(viewport=DESKTOP)
+    def __call__(self, d: Daemon, *, viewport: ViewportSize = DESKTOP) -> Dashboard:
+        context = self._browser.new_context(viewport=viewport)
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         board = Dashboard(page, d, self._output)
@@ -268,3 +268,10 @@ def dash(dashboards: Dashboards, shared_daemon: Daemon) -> Dashboard:
     """A fresh browser context on the shared daemon, with ``health`` back to its defaults."""
     reset(shared_daemon)
     return dashboards(shared_daemon)
+
+
+@pytest.fixture
+def phone(dashboards: Dashboards, shared_daemon: Daemon) -> Dashboard:
+    """As :func:`dash`, in a browser context 390 px wide (a phone held upright)."""
+    reset(shared_daemon)
+    return dashboards(shared_daemon, viewport=PHONE)

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Response, expect
 
 from hydra.audit import iter_records
-from tests.browser.conftest import DESKTOP, PHONE, Dashboard, Dashboards
-from tests.helpers.daemon import daemon
+from tests.browser.conftest import DESKTOP, PHONE, Dashboard, Dashboards, reset
+from tests.helpers.daemon import Daemon, daemon
 
 pytestmark = pytest.mark.browser
+
+TRIGGER = "/api/loops/health/trigger"
 
 
 def control(data_dir: Path, action: str) -> list[dict[str, object]]:
@@ -437,3 +440,86 @@ def test_every_loop_state_reads_at_a_glance(dash: Dashboard) -> None:
     page.set_viewport_size(PHONE)
     dash.row("spender").scroll_into_view_if_needed()
     dash.screenshot("loop-states-390x844")
+
+
+def test_the_link_hydra_run_prints_opens_the_dashboard(
+    dashboards: Dashboards, shared_daemon: Daemon
+) -> None:
+    d = shared_daemon
+    reset(d)
+    link = d.dashboard_link()  # read from the daemon's stdout, as an operator copies it
+    assert urlsplit(link).netloc == urlsplit(d.url).netloc
+    assert urlsplit(link).fragment == f"token={d.token}"
+    dash = dashboards(d)
+    page = dash.page
+    page.goto(link)
+
+    expect(dash.row().locator(".badge")).to_have_text(re.compile("waiting|running"))
+    expect(page.locator("#conn")).to_have_text("live")
+    expect(page.locator("#auth")).to_be_hidden()
+    # The token leaves the address bar (and so the history) for the browser's storage.
+    expect(page).to_have_url(f"{d.url}/")
+    assert page.evaluate("location.hash") == ""
+    assert page.evaluate("localStorage.getItem('hydra.token')") == d.token
+    # Nor in the history: the entry the link made now holds the bare address.
+    page.go_back()
+    expect(page).to_have_url("about:blank")
+    page.go_forward()
+    expect(page).to_have_url(f"{d.url}/")
+    # Never on the wire in a URL: only in the Authorization header of the API calls.
+    assert [r.url for r in dash.requests if d.token in r.url] == []
+    (loops, *_) = dash.api_calls("GET", "/api/loops")
+    assert loops.headers["authorization"] == f"Bearer {d.token}"
+
+    # It works from storage alone: a reload of the bare address is still signed in.
+    page.reload()
+    expect(dash.row().locator(".badge")).to_have_text(re.compile("waiting|running"))
+    expect(page.locator("#conn")).to_have_text("live")
+    expect(page.locator("#auth")).to_be_hidden()
+    page.get_by_role("switch", name="Enabled: health").click()
+    page.get_by_label("Reason (recorded in the audit trail)").fill("opened from the printed link")
+    page.get_by_role("button", name="Switch off").click()
+    expect(dash.row().locator(".badge")).to_have_text("disabled")
+    record = control(d.data_dir, "loop.disabled")[-1]
+    assert (record["actor"], record["payload"]["reason"]) == (  # type: ignore[index]
+        "dashboard",
+        "opened from the printed link",
+    )
+    dash.screenshot("opened-from-printed-link")
+
+
+def test_run_now_triggers_a_tick_audited_as_the_dashboard(dash: Dashboard) -> None:
+    page, d = dash.page, dash.daemon
+    dash.open()
+    row = dash.row()
+    last = row.locator(".last")
+    expect(last).to_have_attribute("data-run", re.compile(".+"))  # the first tick at start-up
+    before = last.get_attribute("data-run") or ""
+    triggered_before = len(control(d.data_dir, "loop.triggered"))
+
+    def is_trigger(response: Response) -> bool:
+        request = response.request
+        return request.method == "POST" and urlsplit(request.url).path == TRIGGER
+
+    with page.expect_response(is_trigger) as answer:
+        page.get_by_role("button", name="Run now: health").click()
+    assert answer.value.status == 202
+    assert answer.value.request.headers["x-hydra-actor"] == "dashboard"
+    expect(page.locator("#notice")).to_have_text(re.compile(r"^health (triggered|is already run)"))
+
+    # The daemon audits a trigger before it answers: the record is in the file already.
+    records = control(d.data_dir, "loop.triggered")[triggered_before:]
+    assert len(records) == 1, records
+    (record,) = records
+    assert record["actor"] == "dashboard"
+    assert record["payload"]["loop"] == "health"  # type: ignore[index]
+    # The page sees the same record live, in the audit viewer that follows `control` ...
+    shown = page.locator(f'#audit-rows tr[data-seq="{record["seq"]}"]')
+    expect(shown).to_contain_text("loop.triggered")
+    expect(shown).to_contain_text("dashboard")
+    # ... and the tick it asked for, in the loop's row.
+    expect(last).not_to_have_attribute("data-run", before)
+    with d.client() as http:
+        ran = http.get("/api/loops/health").json()["last"]["run_id"]
+    expect(last).to_have_attribute("data-run", ran)
+    dash.screenshot("run-now")

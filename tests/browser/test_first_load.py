@@ -10,14 +10,15 @@ import re
 
 import httpx
 import pytest
+from benchmarks.api import DASHBOARD_TARGET_BYTES
 from starlette.applications import Starlette
 
 from hydra.api import dashboard
 
 pytestmark = pytest.mark.anyio
 
-FIRST_LOAD_BUDGET = 150 * 1024
-"""Bytes, uncompressed: HTML + CSS + JS (the issue's target)."""
+FIRST_LOAD_BUDGET = DASHBOARD_TARGET_BYTES
+"""Bytes, uncompressed: HTML + CSS + JS (the issue's "<= 150 KB", the benchmark's target)."""
 
 
 async def test_first_load_is_small_and_locked_down() -> None:

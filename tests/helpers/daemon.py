@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,8 @@ import httpx
 
 HYDRA = shutil.which("hydra", path=str(Path(sys.executable).parent)) or "hydra"
 START_TIMEOUT_S = 20.0
+DASHBOARD_LINK = re.compile(r"\bDashboard: (\S+#token=\S+)")
+"""The ready-to-open link ``hydra run`` prints once on stdout."""
 
 
 @dataclass
@@ -47,6 +50,25 @@ class Daemon:
 
     def stdout(self) -> str:
         return self.stdout_path.read_text() if self.stdout_path else ""
+
+    def dashboard_link(self, timeout: float = START_TIMEOUT_S) -> str:
+        """The ``Dashboard: http://…/#token=…`` link exactly as ``hydra run`` printed it.
+
+        The daemon prints it just after its API starts serving, so a daemon that is ready
+        may not have printed it yet: this waits for the line (or for the daemon to exit).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = DASHBOARD_LINK.search(self.stdout())
+            if found:
+                return found.group(1)
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited with {self.proc.returncode} before the link")
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"no dashboard link on stdout after {timeout} s: {self.stdout()!r}"
+                )
+            time.sleep(0.02)
 
 
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
