@@ -202,9 +202,7 @@ class Convergence:
             # Stopped by a switch or shutdown, or a terminal error about to switch the loop
             # off: the attempt did not happen as far as the caps go. Cut short by the tick
             # timeout it did: it counts, or a too-short timeout would retry for ever.
-            timed_out = isinstance(exc, anyio.get_cancelled_exc_class()) and not (
-                ctx.stopped_by_switch(repo)
-            )
+            timed_out = isinstance(exc, anyio.get_cancelled_exc_class()) and ctx.timed_out()
             await self._aborted(start, signature, exc, counted=timed_out)
             raise
         if result.status in ("shadow", "unconfigured"):

@@ -255,8 +255,8 @@ class _Tick:
             except BaseException as exc:
                 # A switch or shutdown stops the attempt uncounted; the tick timeout counts it,
                 # or a timeout shorter than the agent's would retry the issue for ever.
-                timed_out = isinstance(exc, anyio.get_cancelled_exc_class()) and not (
-                    self.ctx.stopped_by_switch(name)
+                timed_out = (
+                    isinstance(exc, anyio.get_cancelled_exc_class()) and self.ctx.timed_out()
                 )
                 aborted = AttemptOutcome(
                     "timed_out" if timed_out else "aborted",

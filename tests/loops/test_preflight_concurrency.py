@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 from pydantic import ValidationError
 
 from fakes import AgentOutcome, MockWorld
 from loops.preflight import PreflightLoop, PreflightOptions
+from ports import AgentLimits, AgentPort, AgentResult, CreditExhausted, PortInfo
 from tests.helpers.harness import running
 from tests.loops._support_agent import (
     GatedAgent,
@@ -146,3 +148,45 @@ async def test_an_attempt_cut_short_by_the_tick_timeout_counts(tmp_path: Path) -
     assert (finished["outcome"], finished["counted"]) == ("timed_out", True)
     assert await mock.workspace().list_worktrees() == []
     assert labels(mock, "1") == {TRIGGER}
+
+
+class _OneRunsOutOfCredit(AgentPort):
+    """Two runs at once: the one for issue 1 finds the credit exhausted, the other hangs."""
+
+    def __init__(self, inner: AgentPort) -> None:
+        self.inner = inner
+        self.running = 0
+        self.both = anyio.Event()
+
+    def info(self) -> PortInfo:
+        return self.inner.info()
+
+    async def run(
+        self, *, prompt: str, workdir: str, limits: AgentLimits, source: str
+    ) -> AgentResult:
+        self.running += 1
+        if self.running == 2:
+            self.both.set()
+        await self.both.wait()
+        if workdir.endswith("preflight-1-1"):
+            raise CreditExhausted("credit balance is too low")
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+async def test_a_sibling_running_out_of_credit_does_not_count_against_the_other(
+    tmp_path: Path,
+) -> None:
+    mock = _world(2)
+    agent = _OneRunsOutOfCredit(mock.agent)
+    tables = live(LOOP, max_parallel=2, interval_s=3600.0)
+    async with running(
+        tmp_path, [PreflightLoop], tables=tables, world=world_with(mock, agent)
+    ) as h:
+        end = await first_tick(h, LOOP)
+    assert end["payload"]["terminal"] == "credit_exhausted"
+    finished = {p["issue"]: p for p in payloads(h, LOOP, "attempt.finished")}
+    assert {k: (p["outcome"], p["counted"]) for k, p in finished.items()} == {
+        "1": ("aborted", False),
+        "2": ("aborted", False),
+    }

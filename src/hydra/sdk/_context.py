@@ -46,8 +46,8 @@ class CancelCause(Protocol):
     """The runtime's handle on a tick in flight, as a tick sees it."""
 
     @property
-    def reason(self) -> str | None:
-        """Why the runtime cancels the tick (switch-off, shutdown); ``None`` otherwise."""
+    def expired(self) -> bool:
+        """Whether the tick timeout fired."""
         ...
 
 
@@ -79,19 +79,16 @@ class TickContext(Generic[OptionsT]):
     repo_guard: RepoGuard | None = None
     """The runtime's per-repository switches (``None`` in bare unit tests)."""
     control: CancelCause | None = None
-    """Set by the runtime for the tick in flight (see :meth:`stopped_by_switch`)."""
+    """Set by the runtime for the tick in flight (see :meth:`timed_out`)."""
 
-    def stopped_by_switch(self, repo: str | None = None) -> bool:
-        """Whether the tick (or its block on ``repo``) is being cancelled by a switch or by
-        shutdown, rather than by the tick timeout.
+    def timed_out(self) -> bool:
+        """Whether this tick is being cancelled because it ran past its timeout.
 
-        Loops use it to decide whether an interrupted attempt counts toward their caps: an
-        operator's stop does not count, running out of time does.
+        Loops use it to decide whether an interrupted attempt counts toward their caps: running
+        out of time does; a switch-off, shutdown, a sibling's terminal error or a repository
+        switched off does not.
         """
-        if self.control is not None and self.control.reason is not None:
-            return True
-        guard = self.repo_guard
-        return repo is not None and guard is not None and not guard.enabled(repo)
+        return self.control is not None and self.control.expired
 
     def repo(self, name: str) -> RepoWork:
         """Work on repository ``name`` under its kill-switch::

@@ -53,16 +53,26 @@ class TickControl:
     handle per tick. Reusable: :meth:`reset` before each tick.
     """
 
-    __slots__ = ("_scope", "deadlines", "reason")
+    __slots__ = ("_expired", "_scope", "deadlines", "reason")
 
     def __init__(self, deadlines: Deadlines | None = None) -> None:
         self.deadlines = deadlines
         self.reason: str | None = None
+        self._expired = False
         self._scope: anyio.CancelScope | None = None
 
     def reset(self) -> None:
         self.reason = None
+        self._expired = False
         self._scope = None
+
+    @property
+    def expired(self) -> bool:
+        """The tick timeout fired (the tick body is being cancelled for running too long)."""
+        if self._expired:
+            return True
+        scope = self._scope  # without a shared timer: the scope's own deadline
+        return scope is not None and scope.cancel_called and anyio.current_time() >= scope.deadline
 
     def cancel(self, reason: str) -> None:
         self.reason = reason
@@ -72,6 +82,7 @@ class TickControl:
     def _expire(self) -> None:
         """The deadline passed: cancel the tick body (``reason`` stays unset: a timeout)."""
         if self._scope is not None:
+            self._expired = True
             self._scope.cancel()
 
 
