@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -98,3 +99,33 @@ async def test_refusals_are_checked_before_the_record(api: Api) -> None:
         response = await api.client.post(path, json={"reason": "please"})
         assert response.status_code == status, path
     assert api.records("control", "loop.triggered") == []
+
+
+async def test_a_switch_off_while_the_trigger_is_recorded_refuses_it_on_the_record(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _idle_after_first_tick(api)
+    audit, board = api.runtime.audit, api.runtime.board
+    real_stream = audit.stream
+
+    class SwitchedOffMeanwhile:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def append(self, action: str, **kw: Any) -> Any:
+            written = await self.inner.append(action, **kw)
+            if action == "loop.triggered":  # the operator pulls the switch right then
+                await board.update_loop("counting", actor="cli", reason="stop", enabled=False)
+            return written
+
+    async def stream(name: str) -> Any:
+        inner = await real_stream(name)
+        return SwitchedOffMeanwhile(inner) if name == "control" else inner
+
+    monkeypatch.setattr(audit, "stream", stream)
+    response = await api.client.post("/api/loops/counting/trigger", json={"reason": "go"})
+    assert response.status_code == 409
+    assert "switched off by cli" in response.json()["error"]
+    [refused] = api.records("control", "loop.trigger_refused")
+    assert refused["payload"]["loop"] == "counting"
+    assert api.runtime.orchestrator.status("counting").running_run_id is None

@@ -88,6 +88,12 @@ async def trigger_loop(call: Call) -> TriggerView:
         actor=call.actor,
         payload={"loop": name, "reason": body.reason, "merged_into_running_tick": running},
     )
+    late = _trigger_refusal(rt, name)  # switched off while the record was being written
+    if late is not None:
+        await control.append(
+            "loop.trigger_refused", actor=call.actor, payload={"loop": name, "reason": late}
+        )
+        raise SwitchError("conflict", late)
     merged = rt.orchestrator.trigger(name)
     return TriggerView(triggered=True, merged_into_running_tick=merged)
 
