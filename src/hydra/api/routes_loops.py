@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import orjson
 from starlette.responses import Response
 
@@ -83,18 +84,22 @@ async def trigger_loop(call: Call) -> TriggerView:
         raise SwitchError("conflict", refusal)
     running = rt.orchestrator.status(name).running_run_id is not None
     control = await rt.audit.stream("control")
-    await control.append(
-        "loop.triggered",
-        actor=call.actor,
-        payload={"loop": name, "reason": body.reason, "merged_into_running_tick": running},
-    )
-    late = _trigger_refusal(rt, name)  # switched off while the record was being written
-    if late is not None:
+    # Shielded: once the record is on its way, the trigger (or its refusal) follows it.
+    with anyio.CancelScope(shield=True):
         await control.append(
-            "loop.trigger_refused", actor=call.actor, payload={"loop": name, "reason": late}
+            "loop.triggered",
+            actor=call.actor,
+            payload={"loop": name, "reason": body.reason, "merged_into_running_tick": running},
         )
+        late = _trigger_refusal(rt, name)  # switched off while the record was being written
+        if late is None:
+            merged = rt.orchestrator.trigger(name)
+        else:
+            await control.append(
+                "loop.trigger_refused", actor=call.actor, payload={"loop": name, "reason": late}
+            )
+    if late is not None:
         raise SwitchError("conflict", late)
-    merged = rt.orchestrator.trigger(name)
     return TriggerView(triggered=True, merged_into_running_tick=merged)
 
 

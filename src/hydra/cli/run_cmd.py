@@ -49,7 +49,10 @@ def handle(args: argparse.Namespace) -> int:
     # The same settings file and base directory as every other command (`locate`): started
     # from a subdirectory, the daemon still uses the repository's hydra.toml and data dir.
     where = locate(args)
-    os.chdir(where.base)
+    try:
+        os.chdir(where.base)
+    except OSError as exc:
+        raise CliError(f"cannot enter {where.base}: {exc.strerror}", EXIT_USAGE) from None
     try:
         settings = load_settings(where.config, **overrides)
         return anyio.run(run_daemon, settings)

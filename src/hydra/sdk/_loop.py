@@ -68,9 +68,12 @@ class TickControl:
 
     @property
     def expired(self) -> bool:
-        """The tick timeout fired (the tick body is being cancelled for running too long)."""
+        """The tick timeout fired first (the tick body is being cancelled for running too
+        long, not stopped by a switch or shutdown)."""
         if self._expired:
             return True
+        if self.reason is not None:
+            return False
         scope = self._scope  # without a shared timer: the scope's own deadline
         return scope is not None and scope.cancel_called and anyio.current_time() >= scope.deadline
 
@@ -81,7 +84,7 @@ class TickControl:
 
     def _expire(self) -> None:
         """The deadline passed: cancel the tick body (``reason`` stays unset: a timeout)."""
-        if self._scope is not None:
+        if self._scope is not None and self.reason is None:  # a switch-off came first
             self._expired = True
             self._scope.cancel()
 
