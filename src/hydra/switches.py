@@ -11,7 +11,7 @@ A failed fsync of the state file pulls the daemon's fatal signal (the daemon sto
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,61 +21,26 @@ from hydra.fatal import FatalSignal
 from hydra.loop_config import LoopConfig
 from hydra.sdk import AuditSink
 from hydra.statefile import read_json, store_json
-
-STATE_VERSION = 1
-SwitchErrorKind = Literal["not_found", "conflict", "invalid"]
-SWITCH_ACTIONS = frozenset(
-    {
-        "loop.enabled",
-        "loop.disabled",
-        "loop.updated",
-        "global.enabled",
-        "global.disabled",
-        "repo.enabled",
-        "repo.disabled",
-    }
+from hydra.switch_state import (
+    REPO_TARGET_PREFIX,
+    SWITCH_ACTIONS,
+    Switch,
+    SwitchError,
+    SwitchEvent,
+    SwitchState,
+    decode,
+    diff,
+    encode,
 )
-REPO_TARGET_PREFIX = "repo:"
 
-
-class SwitchError(Exception):
-    """A switch change was refused; ``kind`` maps to HTTP 404 / 409 / 422."""
-
-    def __init__(self, kind: SwitchErrorKind, message: str) -> None:
-        super().__init__(message)
-        self.kind: SwitchErrorKind = kind
-
-
-@dataclass(frozen=True)
-class Switch:
-    """One runtime switch and the overrides that travel with it."""
-
-    enabled: bool = True
-    actor: str | None = None
-    reason: str | None = None
-    at: str | None = None
-    interval_s: float | None = None
-    mode: Literal["live", "shadow"] | None = None
-    daily_budget_usd: float | None = None
-
-
-@dataclass(frozen=True)
-class SwitchEvent:
-    """Announced after a change took effect."""
-
-    target: str
-    """A loop name, ``*`` for the global switch, or ``repo:<name>`` for a repository."""
-    before: Switch
-    after: Switch
-    drain: bool
-
-
-@dataclass
-class _State:
-    global_: Switch = field(default_factory=Switch)
-    loops: dict[str, Switch] = field(default_factory=dict)
-    repos: dict[str, Switch] = field(default_factory=dict)
-    control_seq: int = 0
+__all__ = [
+    "REPO_TARGET_PREFIX",
+    "SWITCH_ACTIONS",
+    "Switch",
+    "SwitchBoard",
+    "SwitchError",
+    "SwitchEvent",
+]
 
 
 class SwitchBoard:
@@ -97,7 +62,7 @@ class SwitchBoard:
         self._control = control
         self._configs = dict(configs)
         self._broken = dict(broken or {})
-        self._state = _State()
+        self._state = SwitchState()
         self._lock = anyio.Lock()
         self._listeners: list[Callable[[SwitchEvent], None]] = []
 
@@ -117,7 +82,7 @@ class SwitchBoard:
         board = cls(path, control, configs, broken=broken, repos=repos, fatal=fatal)
         raw = await anyio.to_thread.run_sync(read_json, path)
         if raw is not None:
-            board._state = _decode(raw)
+            board._state = decode(raw)
         replayed = False
         for record in replay:
             if (
@@ -204,7 +169,7 @@ class SwitchBoard:
             )
             if daily_budget_usd is not None and daily_budget_usd < 0:
                 raise SwitchError("invalid", "daily_budget_usd must not be negative")
-            changes = _diff(
+            changes = diff(
                 before, enabled=enabled, interval_s=interval_s, mode=mode, budget=daily_budget_usd
             )
             if clear_budget and before.daily_budget_usd is not None:
@@ -376,7 +341,7 @@ class SwitchBoard:
         await self._write()
 
     async def _write(self) -> None:
-        await store_json(self._path, _encode(self._state), fatal=self._fatal)
+        await store_json(self._path, encode(self._state), fatal=self._fatal)
 
     def _announce(self, event: SwitchEvent) -> SwitchEvent:
         for listener in self._listeners:
@@ -387,50 +352,3 @@ class SwitchBoard:
 def _require_reason(reason: str) -> None:
     if not reason or not reason.strip():
         raise SwitchError("invalid", "reason is required: say why you change the switch")
-
-
-def _diff(
-    before: Switch,
-    *,
-    enabled: bool | None,
-    interval_s: float | None,
-    mode: Literal["live", "shadow"] | None,
-    budget: float | None = None,
-) -> dict[str, dict[str, Any]]:
-    changes: dict[str, dict[str, Any]] = {}
-    if budget is not None and budget != before.daily_budget_usd:
-        changes["daily_budget_usd"] = {"old": before.daily_budget_usd, "new": budget}
-    if enabled is not None and enabled != before.enabled:
-        changes["enabled"] = {"old": before.enabled, "new": enabled}
-    if interval_s is not None and interval_s != before.interval_s:
-        changes["interval_s"] = {"old": before.interval_s, "new": interval_s}
-    if mode is not None and mode != before.mode:
-        changes["mode"] = {"old": before.mode, "new": mode}
-    return changes
-
-
-def _encode(state: _State) -> dict[str, Any]:
-    return {
-        "version": STATE_VERSION,
-        "control_seq": state.control_seq,
-        "global": asdict(state.global_),
-        "loops": {name: asdict(s) for name, s in sorted(state.loops.items())},
-        "repos": {name: asdict(s) for name, s in sorted(state.repos.items())},
-    }
-
-
-def _decode(raw: Any) -> _State:
-    version = raw.get("version") if isinstance(raw, dict) else None
-    if not isinstance(raw, dict) or version != STATE_VERSION:
-        raise ValueError(f"unsupported switch state file (version {version!r})")
-    fields = set(Switch.__dataclass_fields__)
-
-    def switch(data: Any) -> Switch:
-        return Switch(**{k: v for k, v in (data or {}).items() if k in fields})
-
-    return _State(
-        global_=switch(raw.get("global")),
-        loops={name: switch(data) for name, data in (raw.get("loops") or {}).items()},
-        repos={name: switch(data) for name, data in (raw.get("repos") or {}).items()},
-        control_seq=int(raw.get("control_seq", 0)),
-    )
