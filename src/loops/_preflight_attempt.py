@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from hydra.sdk import Logger
-from loops._agent_support import agent_facts, clip, one_line, safe_ref, scratch_worktree
+from loops._agent_support import (
+    STOPPED_AT_CAP,
+    agent_facts,
+    clip,
+    one_line,
+    safe_ref,
+    scratch_worktree,
+)
 from loops._envelope import Envelope, build_prompt, repo_context
 from loops._globs import matching_paths
 from ports import (
@@ -41,7 +48,6 @@ MAX_TITLE_CHARS: Final = 200
 _PATHS_ONLY: Final = 4_096
 """The patch itself is not used (only its paths): keep what the port returns small."""
 _AGENT_FAILURES: Final = frozenset({"failed", "timeout", "budget_exceeded", "crashed"})
-_STOPPED: Final = frozenset({"timeout", "budget_exceeded"})
 """The agent was stopped at a cap mid-work: what it did so far is kept as a WIP commit."""
 
 
@@ -173,7 +179,7 @@ async def run_attempt(
             ran = agent_facts(result)
             if result.status in ("shadow", "unconfigured"):
                 outcome = AttemptOutcome(result.status, counted=False, summary=result.summary)
-            elif result.status in _STOPPED:
+            elif result.status in STOPPED_AT_CAP:
                 outcome = await _keep_partial(repo, plan, rules, result, ran)
             elif result.status in _AGENT_FAILURES:
                 outcome = AttemptOutcome(

@@ -30,6 +30,7 @@ from typing import Any, Final, Literal
 import anyio
 
 from hydra.sdk import TickContext
+from loops._agent_support import STOPPED_AT_CAP
 from loops._sandbox_escalate import EscalationFacts, HumanDesk, escalation_key
 from loops._sandbox_eval import (
     CLEANUP_TIMEOUT_S,
@@ -49,7 +50,6 @@ __all__ = ["BRANCH_PREFIX", "Convergence", "RepoOutcome", "RepoReport", "state_k
 
 BRANCH_PREFIX: Final = "hydra/sandbox-fixer/"
 _SUMMARY_CHARS: Final = 2_000
-_STOPPED: Final = frozenset({"timeout", "budget_exceeded"})
 """Agent statuses of a run stopped at a cap: its unfinished work is kept as a WIP commit."""
 _DIFF_BYTES: Final = 4_096
 """Only the diff's paths are used: keep the patch the port returns small."""
@@ -363,7 +363,7 @@ class Convergence:
     ) -> dict[str, Any]:
         """The work of an agent stopped at a cap, committed as WIP on the branch (kept); the
         facts for the attempt's record. Nothing else: it is neither judged nor proposed."""
-        if result.status not in _STOPPED:
+        if result.status not in STOPPED_AT_CAP:
             return {}
         summary = result.summary.strip()[:_SUMMARY_CHARS] or "no summary"
         message = (
