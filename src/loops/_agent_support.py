@@ -18,7 +18,6 @@ from ports import AgentPort, AgentResult, PortError, WorkspacePort, Worktree
 
 __all__ = [
     "CLEANUP_TIMEOUT_S",
-    "STOPPED_AT_CAP",
     "agent_facts",
     "agent_unconfigured",
     "clip",
@@ -30,9 +29,6 @@ __all__ = [
 
 CLEANUP_TIMEOUT_S: Final = 10.0
 """How long removing a worktree may take after the work in it was cancelled."""
-STOPPED_AT_CAP: Final = frozenset({"timeout", "budget_exceeded"})
-"""Agent statuses of a run stopped at its wall-clock or cost cap: its work so far is kept as a
-WIP commit on the attempt's branch."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

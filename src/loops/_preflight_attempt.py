@@ -20,7 +20,6 @@ from typing import Any, Final
 
 from hydra.sdk import Logger
 from loops._agent_support import (
-    STOPPED_AT_CAP,
     agent_facts,
     clip,
     one_line,
@@ -30,6 +29,7 @@ from loops._agent_support import (
 from loops._envelope import Envelope, build_prompt, repo_context
 from loops._globs import matching_paths
 from ports import (
+    STOPPED_AT_LIMIT,
     AgentLimits,
     AgentPort,
     AgentResult,
@@ -179,7 +179,7 @@ async def run_attempt(
             ran = agent_facts(result)
             if result.status in ("shadow", "unconfigured"):
                 outcome = AttemptOutcome(result.status, counted=False, summary=result.summary)
-            elif result.status in STOPPED_AT_CAP:
+            elif result.status in STOPPED_AT_LIMIT:
                 outcome = await _keep_partial(repo, plan, rules, result, ran)
             elif result.status in _AGENT_FAILURES:
                 outcome = AttemptOutcome(

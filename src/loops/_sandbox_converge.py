@@ -30,7 +30,6 @@ from typing import Any, Final, Literal
 import anyio
 
 from hydra.sdk import TickContext
-from loops._agent_support import STOPPED_AT_CAP
 from loops._sandbox_escalate import EscalationFacts, HumanDesk, escalation_key
 from loops._sandbox_eval import (
     CLEANUP_TIMEOUT_S,
@@ -43,7 +42,7 @@ from loops._sandbox_eval import (
 from loops._sandbox_feedback import PromptFacts, compile_prompt
 from loops._sandbox_memory import EscalationReason, RepoMemory
 from loops._sandbox_options import SandboxFixerOptions
-from ports import AgentLimits, AgentResult, PortError, RepoPorts, Scenario
+from ports import STOPPED_AT_LIMIT, AgentLimits, AgentResult, PortError, RepoPorts, Scenario
 from ports import Worktree as WorktreeInfo
 
 __all__ = ["BRANCH_PREFIX", "Convergence", "RepoOutcome", "RepoReport", "state_key"]
@@ -363,7 +362,7 @@ class Convergence:
     ) -> dict[str, Any]:
         """The work of an agent stopped at a cap, committed as WIP on the branch (kept); the
         facts for the attempt's record. Nothing else: it is neither judged nor proposed."""
-        if result.status not in STOPPED_AT_CAP:
+        if result.status not in STOPPED_AT_LIMIT:
             return {}
         summary = result.summary.strip()[:_SUMMARY_CHARS] or "no summary"
         message = (

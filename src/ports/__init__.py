@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ports._info import TRUNCATION_MARKER, PortInfo, PortState
 from ports._marks import Mutation, mutating, mutation_of
-from ports.agent import AgentLimits, AgentPort, AgentResult, AgentStatus
+from ports.agent import STOPPED_AT_LIMIT, AgentLimits, AgentPort, AgentResult, AgentStatus
 from ports.changes import (
     ChangedFile,
     ChangeRequest,
@@ -29,6 +29,7 @@ __all__ = [
     "GLOBAL_PORTS",
     "PORT_NAMES",
     "REPO_PORTS",
+    "STOPPED_AT_LIMIT",
     "TRUNCATION_MARKER",
     "AgentLimits",
     "AgentPort",

@@ -11,6 +11,9 @@ from ports._marks import mutating
 AgentStatus = Literal[
     "succeeded", "failed", "timeout", "budget_exceeded", "crashed", "unconfigured", "shadow"
 ]
+STOPPED_AT_LIMIT: frozenset[AgentStatus] = frozenset({"timeout", "budget_exceeded"})
+"""Statuses of a run the port stopped at one of its :class:`AgentLimits` (wall clock, cost):
+the work done so far is still in the workdir."""
 
 
 @dataclass(frozen=True)
