@@ -1,8 +1,9 @@
 """Start-up checks and readers of the daemon: damaged streams, replay records, the world.
 
 A damaged ``control`` stream refuses the start (the kill-switches could neither be replayed
-nor audited). A damaged loop stream stops only that loop; a damaged ``costs``, ``changes`` or
-``escalations`` stream is reported. Every damage is listed in :attr:`StreamCheck.problems`,
+nor audited), and so does a damaged ``costs`` stream (every runner call records its cost
+there). A damaged loop stream stops only that loop; a damaged ``changes`` or ``escalations``
+stream is reported. Every damage is listed in :attr:`StreamCheck.problems`,
 which ``/healthz`` shows (503, degraded) until an operator repairs the stream.
 """
 
@@ -66,7 +67,7 @@ class StreamCheck:
 
 
 def check_streams(others: Mapping[str, Any], loop_sinks: Mapping[str, Any]) -> StreamCheck:
-    """Damage of every opened stream but ``control`` (see :func:`refuse_damaged_control`)."""
+    """Damage of the other opened streams (``control`` and ``costs``: :func:`refuse_damaged`)."""
     check = StreamCheck()
     for name, stream in {**others, **loop_sinks}.items():
         damage: DamageReport | None = stream.damage
