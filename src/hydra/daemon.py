@@ -1,10 +1,10 @@
 """The composition root: builds every part from settings and runs them until a signal.
 
-Order of start-up: data dir lock, logging, registry and loop configs, audit log, switch board
-(with control-stream replay), cost ledger, world, orchestrator (closing lost ticks), API. Order
-of shutdown on SIGTERM/SIGINT: stop accepting requests, stop scheduling, let ticks run for the
-grace period, cancel the rest, write ``daemon.stopped`` in a shielded, time-limited scope,
-flush the audit log, exit 0.
+Order of start-up: data dir lock, logging, registry and loop configs, sweep of the temp files
+killed writers left, audit log, switch board (with control-stream replay), cost ledger, world,
+orchestrator (closing lost ticks), API. Order of shutdown on SIGTERM/SIGINT: stop accepting
+requests, stop scheduling, let ticks run for the grace period, cancel the rest, write
+``daemon.stopped`` in a shielded, time-limited scope, flush the audit log, exit 0.
 
 A failed fsync (an audit stream, a state file, the local issue inbox) pulls the daemon's
 :class:`FatalSignal`: the daemon stops at once, writes one ``daemon.fatal`` line on stderr and
@@ -53,7 +53,9 @@ from hydra.startup import (
     cost_records,
     last_tick,
     refuse_damaged,
+    state_dirs,
     stop_damaged_loops,
+    sweep_state_temps,
 )
 from hydra.statefile import DurabilityError
 from hydra.switches import SwitchBoard
@@ -168,6 +170,8 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
     broken = {e.name: e.error or e.status for e in registry if e.status == "broken"}
     for name, error in broken.items():
         log.error("loop.broken", loop=name, error=error)
+    repos = managed_repos(settings)
+    await sweep_state_temps(state_dirs(data_dir, [r.name for r in repos]), log)
     audit_root = data_dir / "audit"
     from hydra.api.metrics import Metrics
 
@@ -193,7 +197,6 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
             streams = check_streams(others, sinks)
             for problem in streams.problems:
                 log.critical("audit.damaged", problem=problem)
-            repos = managed_repos(settings)
             board = await SwitchBoard.load(
                 data_dir / "state" / "switches.json",
                 control,

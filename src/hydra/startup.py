@@ -5,14 +5,19 @@ nor audited), and so does a damaged ``costs`` stream (every runner call records 
 there). A damaged loop stream stops only that loop; a damaged ``changes`` or ``escalations``
 stream is reported. Every damage is listed in :attr:`StreamCheck.problems`,
 which ``/healthz`` shows (503, degraded) until an operator repairs the stream.
+
+Before anything is opened, the temp files that killed writers left beside the state files are
+swept (:func:`sweep_state_temps`); a failure to sweep is logged and never stops the start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import anyio.to_thread
 
 from hydra.audit import DamageReport, iter_records, last_record
 from hydra.costs import COST_ACTION, CostLedger
@@ -23,6 +28,7 @@ from hydra.repos import ManagedRepo
 from hydra.runner import Runner
 from hydra.sdk import AuditSink, current_tick
 from hydra.settings import HydraSettings
+from hydra.statefile import sweep_stale_temps
 from hydra.switches import SWITCH_ACTIONS
 from ports import World
 
@@ -94,6 +100,34 @@ def stop_damaged_loops(orchestrator: Orchestrator, damaged: Mapping[str, str]) -
         if supervisor is not None:
             supervisor.status.state = LoopState.STOPPED
             supervisor.status.stop_reason = reason
+
+
+def state_dirs(data_dir: Path, repos: Iterable[str]) -> list[Path]:
+    """Every directory the daemon replaces files in through temp files: the data dir itself
+    (``daemon.json``), ``state/`` (switches, escalations), ``state/loops/`` (each loop's state)
+    and, per managed repository, those of its adapters (the inbox, worktree records, hooks)."""
+    from hydra.adapters.worlds import repo_state_dirs
+
+    dirs = [data_dir, data_dir / "state", data_dir / "state" / "loops"]
+    for repo in repos:
+        dirs += repo_state_dirs(data_dir, repo)
+    return dirs
+
+
+async def sweep_state_temps(dirs: Iterable[Path], log: Any) -> list[Path]:
+    """Remove the temp files dead writers left in ``dirs`` (off the event loop), one
+    ``state.temp_swept`` log line each. A directory that cannot be swept is logged and passed."""
+    removed: list[Path] = []
+    for directory in dirs:
+        try:
+            swept = await anyio.to_thread.run_sync(sweep_stale_temps, directory)
+        except OSError as exc:
+            log.warning("state.temp_sweep_failed", directory=str(directory), error=str(exc))
+            continue
+        for path in swept:
+            log.info("state.temp_swept", path=str(path))
+        removed += swept
+    return removed
 
 
 def control_records(audit_root: Path) -> list[dict[str, Any]]:

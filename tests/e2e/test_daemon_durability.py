@@ -1,16 +1,21 @@
 """The real daemon facing lost durability: a failed state-file fsync, damaged audit streams,
-and a loop already over its daily budget when the daemon starts."""
+a loop already over its daily budget when the daemon starts, and the temp files of writers
+killed before their rename."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from hydra.audit import bulk_append, iter_records
+from hydra.repos import default_repo_name
 from tests.e2e._support import wait_for
 from tests.helpers.daemon import daemon, run_cli
 from tests.helpers.faults import damage_mid_stream, saboteur_env
@@ -143,3 +148,39 @@ def test_a_loop_over_its_budget_at_start_up_is_switched_off(tmp_path: Path) -> N
         assert d.stop() == 0
     off = records(data, "control", "loop.disabled")
     assert [(r["actor"], r["payload"]["reason"]) for r in off] == [("daemon", "budget")]  # type: ignore[index]
+
+
+def test_the_start_sweeps_the_temp_files_of_killed_writers_and_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / ".hydra"
+    repo = default_repo_name(tmp_path)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert child.wait(timeout=30) == 0  # exited and reaped: its pid names no process now
+    dead = child.pid
+    stale = [
+        data / f".daemon.json.{dead}.1.tmp",
+        data / "state" / f".switches.json.{dead}.2.tmp",
+        data / "state" / "loops" / f".health.json.{dead}.3.tmp",
+        data / "inbox" / repo / f".1.json.{dead}.4.tmp",
+        data / "worktrees" / repo / ".hydra" / "isolated" / f".w1.json.{dead}.5.tmp",
+        data / "worktrees" / repo / ".hydra" / "hooks" / f".pre-push.{dead}.6.tmp",
+    ]
+    kept = [
+        data / "state" / f".switches.json.{os.getpid()}.7.tmp",  # a live writer: this test
+        data / "state" / f".switches.json.{dead}.tmp",  # not the scheme
+        data / "state" / "notes.tmp",
+        data / "audit" / f".control.{dead}.8.tmp",  # not a state directory
+    ]
+    for path in [*stale, *kept]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b'{"half": ')
+    with daemon(tmp_path) as d:
+        assert [p for p in stale if p.exists()] == []
+        assert [p for p in kept if not p.exists()] == []
+        assert d.stop() == 0
+    lines = [json.loads(line) for line in d.stderr().splitlines() if "state.temp_" in line]
+    assert sorted((line["event"], line["path"]) for line in lines) == sorted(
+        ("state.temp_swept", str(path)) for path in stale
+    )
+    assert {line["level"] for line in lines} == {"info"}

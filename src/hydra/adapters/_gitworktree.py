@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Final
 from hydra.adapters._gitcli import Git
 from hydra.adapters._gitfiles import scratch_index
 from hydra.adapters._gitstage import UNTRUSTED, stage_tree
+from hydra.statefile import temp_path
 from ports import PortError
 
 PRE_PUSH: Final = b"""#!/bin/sh
@@ -47,9 +47,10 @@ def install_hooks(directory: Path) -> None:
     hook = directory / "pre-push"
     if hook.is_file() and os.access(hook, os.X_OK) and hook.read_bytes() == PRE_PUSH:
         return
-    # Unique per call, not only per process: worktrees made at the same time (two preflight
-    # attempts, two loops) install the hook concurrently from worker threads.
-    scratch = directory / f".pre-push.{os.getpid()}.{threading.get_ident()}.tmp"
+    # Unique per thread, not only per process: worktrees made at the same time (two preflight
+    # attempts, two loops) install the hook concurrently from worker threads. Named like the
+    # state files' temp files, so the daemon's start-up sweep removes one a killed writer left.
+    scratch = temp_path(hook)
     scratch.write_bytes(PRE_PUSH)
     scratch.chmod(0o755)
     scratch.replace(hook)

@@ -67,7 +67,7 @@ def build_world(
             issues=issues,
             changes=changes,
             workspace=GitWorkspace(
-                repo.path, repo.name, data_dir / "worktrees" / repo.name, runner, fatal=fatal
+                repo.path, repo.name, worktree_root(data_dir, repo.name), runner, fatal=fatal
             ),
             sandbox=ShellSandbox(runner, source=f"sandbox.shell:{repo.name}"),
         )
@@ -78,6 +78,19 @@ def build_world(
         clock=SystemClock(),
         repos=ports,
     )
+
+
+def worktree_root(data_dir: Path, repo: str) -> Path:
+    """Where the worktrees of ``repo`` live (its :class:`GitWorkspace` root)."""
+    return data_dir / "worktrees" / repo
+
+
+def repo_state_dirs(data_dir: Path, repo: str) -> list[Path]:
+    """The directories where this world's adapters of ``repo`` replace files through
+    :func:`hydra.statefile.temp_path` temp files: the local inbox, the isolated checkouts'
+    records and the worktrees' hooks (the daemon sweeps dead writers' temp files at start-up)."""
+    hydra = worktree_root(data_dir, repo) / ".hydra"
+    return [data_dir / "inbox" / repo, hydra / "isolated", hydra / "hooks"]
 
 
 def _tracker(
