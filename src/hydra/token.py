@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from hydra.settings import HydraSettings
-from hydra.statefile import fsync_dir
+from hydra.statefile import DurabilityError, fsync_dir, temp_path
 
 TOKEN_FILE = "api-token"  # noqa: S105 - a file name, not a secret
 
@@ -21,7 +21,10 @@ def ensure_token(settings: HydraSettings, data_dir: Path) -> tuple[str, bool]:
     """The token and whether it was generated just now.
 
     A generated token is written with mode 0600 (owner read/write only); an existing token file
-    readable by others is tightened to 0600.
+    readable by others is tightened to 0600. The daemon calls this with the data dir's lock held.
+    The file is written atomically (temp file, fsync, rename, directory fsync): a crash never
+    leaves an empty or partial token behind, and an empty one left by an older version is
+    replaced.
     """
     if settings.api_token is not None:
         return settings.api_token.get_secret_value(), False
@@ -33,12 +36,22 @@ def ensure_token(settings: HydraSettings, data_dir: Path) -> tuple[str, bool]:
         return existing, False
     token = secrets.token_urlsafe(32)
     data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = temp_path(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         os.write(fd, token.encode() + b"\n")
-        os.fsync(fd)
-    finally:
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise DurabilityError(
+                exc.errno, f"cannot make {path} durable: fsync failed: {exc.strerror}"
+            ) from exc
+    except BaseException:
         os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    tmp.replace(path)
     fsync_dir(data_dir)
     return token, True
 
