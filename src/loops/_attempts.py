@@ -6,7 +6,7 @@ Records, all carrying ``repo`` and ``issue``:
 * ``attempt.finished`` — ``attempt``, ``outcome``, ``counted`` (whether it counts against
   ``max_attempts``), ``summary``, ``branch`` and, by outcome, ``agent``, ``paths``,
   ``protected``, ``commit`` (with ``wip`` when it holds the unfinished work of an agent stopped
-  at a cap), ``change``, ``error``, ``issue_updated_at``;
+  at a cap or cut short by the tick timeout), ``change``, ``error``, ``issue_updated_at``;
 * ``issue.resolved`` — the issue was commented and relabelled after a successful attempt;
 * ``issue.escalated`` — the issue was handed to a human after ``max_attempts`` failures.
 

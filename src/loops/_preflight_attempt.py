@@ -11,15 +11,29 @@ is committed there as a clearly marked WIP commit (nothing paid for is thrown aw
 request is opened for it). A branch nothing happened on — a shadow preview, an agent that is
 not configured, an attempt cancelled before the agent returned — is deleted with its worktree,
 so previews leave the operator's repository as they found it.
+
+An attempt cancelled because the *tick timed out* (:meth:`hydra.sdk.TickContext.timed_out`, asked
+through :class:`CutShort`) is the exception: before its worktree goes, what the agent changed so
+far is committed as a WIP commit (``WIP (timed_out): …``) exactly as at a cap, and the branch
+stays with it; with no change there is nothing to keep and the branch is deleted as above. This
+runs shielded from the cancellation and bounded by ``CLEANUP_TIMEOUT_S``; the cancellation
+still propagates (a failure to keep the work is recorded, never raised in its place), so the
+outcome (``timed_out``, counted) is handed back in :attr:`CutShort.kept`. Any other
+cancellation — a switch-off, shutdown, the repository switched off, a sibling's terminal
+error — keeps nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+import anyio
+
 from hydra.sdk import Logger
 from loops._agent_support import (
+    CLEANUP_TIMEOUT_S,
     agent_facts,
     clip,
     one_line,
@@ -32,14 +46,20 @@ from ports import (
     STOPPED_AT_LIMIT,
     AgentLimits,
     AgentPort,
-    AgentResult,
     ChangeRequest,
     Issue,
     PortError,
     RepoPorts,
 )
 
-__all__ = ["AGENT_SOURCE", "AttemptOutcome", "AttemptPlan", "AttemptRules", "run_attempt"]
+__all__ = [
+    "AGENT_SOURCE",
+    "AttemptOutcome",
+    "AttemptPlan",
+    "AttemptRules",
+    "CutShort",
+    "run_attempt",
+]
 
 AGENT_SOURCE: Final = "preflight"
 """The ``source`` of every agent run, so the cost ledger names this loop."""
@@ -49,6 +69,7 @@ _PATHS_ONLY: Final = 4_096
 """The patch itself is not used (only its paths): keep what the port returns small."""
 _AGENT_FAILURES: Final = frozenset({"failed", "timeout", "budget_exceeded", "crashed"})
 """The agent was stopped at a cap mid-work: what it did so far is kept as a WIP commit."""
+_CUT_SHORT_SUMMARY: Final = "the tick timed out before the attempt was done"
 
 
 @dataclass(frozen=True)
@@ -98,7 +119,8 @@ class AttemptOutcome:
     counted); ``timed_out`` (cut short by the tick timeout: counted)."""
     counted: bool
     wip: bool = False
-    """``commit`` holds the partial work of an agent stopped at a cap (not a fix)."""
+    """``commit`` holds the partial work of an agent stopped at a cap or cut short by the tick
+    timeout (not a fix)."""
     summary: str = ""
     agent: dict[str, Any] | None = None
     paths: tuple[str, ...] = ()
@@ -128,6 +150,22 @@ class AttemptOutcome:
         return data
 
 
+@dataclass
+class CutShort:
+    """What :func:`run_attempt` and its caller share about the tick timeout.
+
+    The attempt asks :attr:`timed_out` when it is cancelled. When the answer is yes it keeps the
+    agent's work (see the module docstring) and leaves the outcome in :attr:`kept`: the
+    cancellation propagates, so the attempt cannot return it.
+    """
+
+    timed_out: Callable[[], bool]
+    """Whether the cancellation under way is the tick timeout (``TickContext.timed_out``)."""
+    kept: AttemptOutcome | None = None
+    """The ``timed_out`` outcome (with ``commit`` and ``wip`` when work was kept), or ``None``
+    when the attempt was not cut short by the timeout or keeping the work ran out of time."""
+
+
 def _change_facts(change: ChangeRequest | None) -> dict[str, Any] | None:
     if change is None:
         return None
@@ -135,7 +173,13 @@ def _change_facts(change: ChangeRequest | None) -> dict[str, Any] | None:
 
 
 async def run_attempt(
-    repo: RepoPorts, agent: AgentPort, plan: AttemptPlan, rules: AttemptRules, log: Logger
+    repo: RepoPorts,
+    agent: AgentPort,
+    plan: AttemptPlan,
+    rules: AttemptRules,
+    log: Logger,
+    *,
+    cut_short: CutShort,
 ) -> AttemptOutcome:
     """Carry out one attempt (see the module docstring)."""
     ran: dict[str, Any] | None = None
@@ -143,8 +187,9 @@ async def run_attempt(
 
     def scratch_branch() -> bool:
         """Whether the branch goes with the worktree (decided once the attempt is over)."""
-        if outcome is None:  # raised: an agent that ran failed counted, its branch is named
-            return ran is None
+        if outcome is None:  # raised: an agent that ran failed counted, its branch is named;
+            kept = cut_short.kept  # and a tick timeout may have left a WIP commit on it
+            return ran is None and (kept is None or kept.commit is None)
         return not outcome.counted and outcome.commit is None
 
     try:
@@ -156,55 +201,77 @@ async def run_attempt(
             log=log,
             delete_branch=scratch_branch,
         ) as worktree:
-            envelope = Envelope(
-                repo=plan.repo,
-                issue=plan.issue,
-                workdir=worktree.path,
-                branch=plan.branch,
-                base=rules.base,
-                attempt=plan.number,
-                max_attempts=rules.max_attempts,
-                wall_clock_s=rules.wall_clock_s,
-                max_usd=rules.max_usd,
-                protected_paths=rules.protected_paths,
-                context=await repo_context(repo.workspace, worktree.name),
-                earlier=plan.earlier,
-            )
-            result = await agent.run(
-                prompt=build_prompt(envelope),
-                workdir=worktree.path,
-                limits=AgentLimits(wall_clock_s=rules.wall_clock_s, max_usd=rules.max_usd),
-                source=AGENT_SOURCE,
-            )
-            ran = agent_facts(result)
-            if result.status in ("shadow", "unconfigured"):
-                outcome = AttemptOutcome(result.status, counted=False, summary=result.summary)
-            elif result.status in STOPPED_AT_LIMIT:
-                outcome = await _keep_partial(repo, plan, rules, result, ran)
-            elif result.status in _AGENT_FAILURES:
-                outcome = AttemptOutcome(
-                    result.status, counted=True, summary=result.summary, agent=ran
+            try:
+                envelope = Envelope(
+                    repo=plan.repo,
+                    issue=plan.issue,
+                    workdir=worktree.path,
+                    branch=plan.branch,
+                    base=rules.base,
+                    attempt=plan.number,
+                    max_attempts=rules.max_attempts,
+                    wall_clock_s=rules.wall_clock_s,
+                    max_usd=rules.max_usd,
+                    protected_paths=rules.protected_paths,
+                    context=await repo_context(repo.workspace, worktree.name),
+                    earlier=plan.earlier,
                 )
-            else:
-                outcome = await _keep(repo, plan, rules, result.summary, ran)
+                result = await agent.run(
+                    prompt=build_prompt(envelope),
+                    workdir=worktree.path,
+                    limits=AgentLimits(wall_clock_s=rules.wall_clock_s, max_usd=rules.max_usd),
+                    source=AGENT_SOURCE,
+                )
+                ran = agent_facts(result)
+                if result.status in ("shadow", "unconfigured"):
+                    outcome = AttemptOutcome(result.status, counted=False, summary=result.summary)
+                elif result.status in STOPPED_AT_LIMIT:
+                    outcome = await _keep_partial(
+                        repo, plan, rules, ran, status=result.status, summary=result.summary
+                    )
+                elif result.status in _AGENT_FAILURES:
+                    outcome = AttemptOutcome(
+                        result.status, counted=True, summary=result.summary, agent=ran
+                    )
+                else:
+                    outcome = await _keep(repo, plan, rules, result.summary, ran)
+            except anyio.get_cancelled_exc_class():
+                if cut_short.timed_out():
+                    cut_short.kept = await _keep_cut_short(repo, plan, rules, ran)
+                raise
     except PortError as exc:
         outcome = AttemptOutcome("error", counted=ran is not None, agent=ran, error=str(exc))
     return outcome
+
+
+async def _keep_cut_short(
+    repo: RepoPorts, plan: AttemptPlan, rules: AttemptRules, ran: dict[str, Any] | None
+) -> AttemptOutcome | None:
+    """The tick timed out mid-attempt: keep the work so far, as at a cap, before the worktree
+    goes. Shielded from the cancellation under way and bounded (``None`` when out of time)."""
+    with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
+        return await _keep_partial(
+            repo, plan, rules, ran, status="timed_out", summary=_CUT_SHORT_SUMMARY
+        )
+    return None
 
 
 async def _keep_partial(
     repo: RepoPorts,
     plan: AttemptPlan,
     rules: AttemptRules,
-    result: AgentResult,
-    ran: dict[str, Any],
+    ran: dict[str, Any] | None,
+    *,
+    status: str,
+    summary: str,
 ) -> AttemptOutcome:
-    """After a run stopped at a cap: commit what the agent did so far as WIP on the branch.
+    """After a run stopped at a cap (or cut short by the tick timeout): commit what the agent
+    did so far as WIP on the branch.
 
-    The attempt still fails as ``status``; no change request is opened (the work is unfinished
-    and unchecked). Protected paths it touched are recorded, not refused: nothing is proposed.
+    The attempt still fails as ``status``, counted; no change request is opened (the work is
+    unfinished and unchecked). Protected paths it touched are recorded, not refused: nothing is
+    proposed. A port error is recorded as the outcome's ``error``, never raised.
     """
-    status, summary = result.status, result.summary
     try:
         diff = await repo.workspace.diff(plan.worktree, max_bytes=_PATHS_ONLY)
         common: dict[str, Any] = {"summary": summary, "agent": ran, "paths": diff.paths}

@@ -16,10 +16,16 @@ cost caps, then checks the diff against the protected paths (see
 * An agent stopped at the wall-clock or cost cap fails the attempt as ``timeout`` /
   ``budget_exceeded``; the work it did so far stays on the attempt's branch as a WIP commit
   (recorded with ``wip``; no change request).
+* An attempt cut short by the tick timeout fails as ``timed_out``, counted (or a timeout
+  shorter than the agent's would retry the issue for ever). Its work so far is kept as at a
+  cap — a WIP commit on its branch, recorded with ``commit`` and ``wip`` — before the worktree
+  is removed; with nothing changed, its branch is deleted.
 * Shadow mode: the agent is not run (its shadow result says so); the attempt is recorded as
   ``shadow``, not counted, and the same version of an issue is previewed only once. The
-  preview's branch is deleted with its worktree, as is that of an attempt cancelled mid-run
-  (``aborted``) or without a configured agent: a preview leaves the repository as it was.
+  preview's branch is deleted with its worktree, as is that of an attempt otherwise cancelled
+  mid-run (``aborted``, not counted: a switch-off, shutdown, the repository switched off or a
+  sibling's terminal error) or without a configured agent: a preview leaves the repository as
+  it was.
 """
 
 from __future__ import annotations
@@ -35,7 +41,13 @@ from hydra.sdk import Loop, TickContext, TickResult, TickStatus
 from loops._agent_support import CLEANUP_TIMEOUT_S, agent_unconfigured, clip, reap_worktrees
 from loops._attempts import IssueMemory, escalation_comment, load_memories
 from loops._globs import check_globs
-from loops._preflight_attempt import AttemptOutcome, AttemptPlan, AttemptRules, run_attempt
+from loops._preflight_attempt import (
+    AttemptOutcome,
+    AttemptPlan,
+    AttemptRules,
+    CutShort,
+    run_attempt,
+)
 from loops._tally import Tally
 from ports import Issue, PortError, RepoPorts
 from ports.issues import MAX_LABEL
@@ -248,17 +260,19 @@ class _Tick:
             plan = AttemptPlan(name, fresh, memory.started + 1, memory.earlier())
             await self.ctx.audit("attempt.started", plan.started_payload())
             self.tally.add("attempted")
+            cut_short = CutShort(timed_out=self.ctx.timed_out)
             try:
                 outcome = await run_attempt(
-                    repo, self.ctx.world.agent, plan, self.rules, self.ctx.log
+                    repo, self.ctx.world.agent, plan, self.rules, self.ctx.log, cut_short=cut_short
                 )
             except BaseException as exc:
                 # A switch or shutdown stops the attempt uncounted; the tick timeout counts it,
-                # or a timeout shorter than the agent's would retry the issue for ever.
+                # or a timeout shorter than the agent's would retry the issue for ever (and the
+                # work done so far was kept: cut_short.kept).
                 timed_out = (
                     isinstance(exc, anyio.get_cancelled_exc_class()) and self.ctx.timed_out()
                 )
-                aborted = AttemptOutcome(
+                aborted = (cut_short.kept if timed_out else None) or AttemptOutcome(
                     "timed_out" if timed_out else "aborted",
                     counted=timed_out,
                     error=repr(exc)[:500],

@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 
-from fakes import FakeAgent, MockWorld
+from fakes import FakeAgent, FakeWorkspace, MockWorld
 from ports import AgentLimits, AgentPort, AgentResult, PortInfo, World
 from tests.helpers.harness import Harness
 
@@ -81,6 +81,37 @@ class GatedAgent(AgentPort):
         finally:
             self.running -= 1
             self.per_workdir[workdir] -= 1
+
+
+@dataclass
+class WorksUntilCancelled(AgentPort):
+    """Writes ``edits`` into its workdir (uncommitted, as an agent does), then works on until it
+    is cancelled. With ``fake`` the workdir is that fake workspace's worktree, else a directory.
+    """
+
+    inner: AgentPort
+    edits: Mapping[str, str]
+    fake: FakeWorkspace | None = None
+    running: bool = False
+
+    def info(self) -> PortInfo:
+        return self.inner.info()
+
+    async def run(
+        self, *, prompt: str, workdir: str, limits: AgentLimits, source: str
+    ) -> AgentResult:
+        if self.fake is not None:
+            files = self.fake.files_at(workdir)
+            assert files is not None, workdir
+            files.update({path: text.encode() for path, text in self.edits.items()})
+        else:
+            for path, text in self.edits.items():
+                target = anyio.Path(workdir, path)
+                await target.parent.mkdir(parents=True, exist_ok=True)
+                await target.write_text(text)
+        self.running = True
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
 
 
 def world_with(mock: MockWorld, agent: AgentPort) -> World:

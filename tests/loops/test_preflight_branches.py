@@ -1,6 +1,6 @@
 """What preflight leaves on the repository's branches: the unfinished work of an agent stopped
 at a cap stays as a WIP commit; a shadow preview, an unconfigured agent or a cancelled attempt
-leaves no branch behind."""
+leaves no branch behind. (An attempt cut short by the tick timeout: test_preflight_timed_out.)"""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from loops.preflight import PreflightLoop
 from tests.helpers.harness import running
 from tests.loops._support_agent import (
     GatedAgent,
+    WorksUntilCancelled,
     comments,
     first_tick,
     labels,
@@ -118,16 +119,22 @@ async def test_an_agent_that_cannot_run_leaves_no_branch(tmp_path: Path) -> None
     assert mock.workspace().branch_tree(BRANCH) is None
 
 
-async def test_an_attempt_cancelled_mid_run_leaves_no_branch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("edits", [{}, {"src/app.py": "print('hel')\n"}])
+async def test_an_attempt_cancelled_mid_run_leaves_no_branch(
+    tmp_path: Path, edits: dict[str, str]
+) -> None:
+    """A switch-off is not a tick timeout: whatever the agent did, nothing is kept."""
     mock = _world()
-    agent = GatedAgent(mock.agent)
+    agent = WorksUntilCancelled(mock.agent, edits, mock.workspace())
     world = world_with(mock, agent)
     async with running(tmp_path, [PreflightLoop], tables=live(LOOP), world=world) as h:
-        await h.wait_for(lambda: agent.running == 1)
+        await h.wait_for(lambda: agent.running)
         assert mock.workspace().branch_tree(BRANCH) is not None
         await h.board.update_loop(LOOP, actor="test", reason="too expensive", enabled=False)
         await h.wait_for(lambda: len(h.records(LOOP, "tick.cancelled")) == 1)
     [finished] = payloads(h, LOOP, "attempt.finished")
     assert (finished["outcome"], finished["counted"]) == ("aborted", False)
+    assert "commit" not in finished
+    assert "wip" not in finished
     assert mock.workspace().branch_tree(BRANCH) is None
     assert await mock.workspace().list_worktrees() == []
