@@ -95,6 +95,8 @@ def test_query_writes_matching_records_as_json_lines(data: Path) -> None:
     # Each line is the record as stored: the files are the source of truth.
     stored = (data / "audit" / "health" / "00000001.jsonl").read_text()
     assert out == stored
+    # --json is accepted (as by the other audit commands) and changes nothing
+    assert _run(data, "audit", "query", "health", "--action", "tick.*", "--json").stdout == out
     by_actor = _json_lines(_run(data, "audit", "query", "control", "--actor", "alice").stdout)
     assert [r["action"] for r in by_actor] == ["loop.disabled"]
     limited = _json_lines(

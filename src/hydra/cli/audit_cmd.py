@@ -46,6 +46,9 @@ def register(sub: Any) -> None:
     query.add_argument("stream")
     _filters(query)
     query.add_argument("--limit", type=int, metavar="N")
+    query.add_argument(
+        "--json", action="store_true", help="accepted for symmetry: query always prints JSON lines"
+    )
     verify = actions.add_parser("verify", help="check sequence, hash chain and every line")
     add_location_args(verify, inherited=True)
     verify.add_argument("stream", nargs="?", help="one stream (default: all)")
