@@ -158,6 +158,17 @@ class HydraSettings(BaseSettings):
     loops: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Raw ``[loops.<name>]`` tables; validated per loop by :mod:`hydra.loop_config`."""
 
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _blank_token_is_unset(cls, value: object) -> object:
+        """``HYDRA_API_TOKEN=`` (e.g. ``${HYDRA_API_TOKEN}`` of an unset variable in a compose
+        file) means "not set": a token is then generated, never an empty one accepted."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str):
+            raw = raw.strip()
+            return raw or None
+        return value
+
     @field_validator("repos")
     @classmethod
     def _repo_names(cls, value: dict[str, RepoSettings]) -> dict[str, RepoSettings]:

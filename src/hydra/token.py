@@ -29,7 +29,7 @@ def ensure_token(settings: HydraSettings, data_dir: Path) -> tuple[str, bool]:
     if settings.api_token is not None:
         return settings.api_token.get_secret_value(), False
     path = token_path(data_dir)
-    existing = read_token(data_dir)
+    existing = _stored_token(path)
     if existing:
         if stat.S_IMODE(path.stat().st_mode) & 0o077:
             path.chmod(0o600)
@@ -37,31 +37,36 @@ def ensure_token(settings: HydraSettings, data_dir: Path) -> tuple[str, bool]:
     token = secrets.token_urlsafe(32)
     data_dir.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    tmp.unlink(missing_ok=True)  # a stale one of an earlier incarnation with the same pid
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, token.encode() + b"\n")
         try:
+            os.write(fd, token.encode() + b"\n")
             os.fsync(fd)
         except OSError as exc:
             raise DurabilityError(
-                exc.errno, f"cannot make {path} durable: fsync failed: {exc.strerror}"
+                exc.errno, f"cannot make {path} durable: writing it failed: {exc.strerror}"
             ) from exc
+        finally:
+            os.close(fd)
+        tmp.replace(path)
     except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)  # never leave a copy of the token behind
         raise
-    os.close(fd)
-    tmp.replace(path)
     fsync_dir(data_dir)
     return token, True
 
 
 def read_token(data_dir: Path) -> str | None:
     """The token stored in the data dir, if any (``HYDRA_API_TOKEN`` wins when set)."""
-    env = os.environ.get("HYDRA_API_TOKEN")
+    env = os.environ.get("HYDRA_API_TOKEN", "").strip()
     if env:
         return env
+    return _stored_token(token_path(data_dir))
+
+
+def _stored_token(path: Path) -> str | None:
     try:
-        return token_path(data_dir).read_text().strip() or None
+        return path.read_text().strip() or None
     except FileNotFoundError:
         return None

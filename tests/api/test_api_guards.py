@@ -58,6 +58,9 @@ NEAR_MISSES = [
     f"Bearer {TOKEN.upper()}",
     f"Token {TOKEN}",
     TOKEN,
+    # only the header's own blanks (space, tab) are stripped, not other bytes Python calls space
+    f"Bearer \xa0{TOKEN}",
+    f"Bearer {TOKEN}\x85",
 ]
 
 
@@ -67,7 +70,7 @@ async def test_near_miss_tokens_are_refused(api: Api) -> None:
             response = await api.client.request(
                 method,
                 path,
-                headers={"Authorization": auth},
+                headers={"Authorization": auth.encode("latin-1")},
                 json={"enabled": False, "reason": "x"},
             )
             assert response.status_code == 401, auth
@@ -342,6 +345,15 @@ async def test_a_malformed_content_length_is_400_not_413() -> None:
     assert sent[0]["status"] == 400
     assert b"Content-Length" in sent[1]["body"]
     assert reached == []
+
+
+def test_an_empty_token_is_refused_by_the_guard() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("never reached")
+
+    for token in ("", "  "):
+        with pytest.raises(ValueError, match="must not be empty"):
+            security.GuardMiddleware(app, token=token, hosts=frozenset(), max_body=1)
 
 
 # ------------------------------------------------------------------ /metrics

@@ -51,6 +51,8 @@ class GuardMiddleware:
         max_body: int,
         open_metrics: bool = True,
     ) -> None:
+        if not token.strip():
+            raise ValueError("the API token must not be empty")
         self.app = app
         self._token = token.encode()
         self._hosts = hosts
@@ -89,7 +91,8 @@ class GuardMiddleware:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value:
             return False
-        return hmac.compare_digest(value.strip().encode(), self._token)
+        # Only the header's own blanks (RFC 9110 OWS): any other character is part of the value.
+        return hmac.compare_digest(value.strip(" \t").encode(), self._token)
 
 
 def _limited(receive: Receive, limit: int) -> Receive:
