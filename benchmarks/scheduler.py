@@ -7,7 +7,7 @@ no scheduler can avoid. A second baseline, the *contract floor* (``scheduler_flo
 only the durable work the loop contract demands of a no-op tick, in the leanest Python we could
 write: two hash-chained records per tick, flock-serialised, synced off the event loop.
 
-    python benchmarks/scheduler.py            # 1,000 loops for 30 s
+    python benchmarks/scheduler.py            # 1,000 loops, 3 rounds of 10 s
     python benchmarks/scheduler.py --quick    # 50 loops for 1.5 s (smoke test)
 
 Targets: <= 10 % of one core and p99 lateness <= 50 ms.
@@ -118,7 +118,8 @@ async def measure(
     for i in range(loops):
         registry.register(_make_loop(i))
     configs = resolve_loop_configs({}, registry)
-    settings = OrchestratorSettings(first_tick_spread_s=1.0)
+    # No jitter: every loop is due exactly every second, as the target says (and as the floor).
+    settings = OrchestratorSettings(first_tick_spread_s=1.0, jitter_ratio=0.0)
     async with AuditLog(root / "audit", sync=sync) as audit:
         control = await audit.stream("control")
         sinks = {name: await audit.stream(name) for name in configs}
@@ -163,45 +164,74 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.1%}"
+    return f"{statistics.median(values):.1%} (range {min(values):.1%}-{max(values):.1%})"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loops", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured per round")
+    parser.add_argument("--rounds", type=int, default=3, help="floor and hydra, alternated")
     parser.add_argument("--dir", type=Path, default=WORK / "scheduler")
     parser.add_argument("--sync", choices=["auto", "fsync", "syncfs"], default="auto")
-    parser.add_argument("--quick", action="store_true", help="50 loops for 1.5 s")
+    parser.add_argument("--quick", action="store_true", help="50 loops for 1.5 s, one round")
     args = parser.parse_args()
     if args.quick:
-        args.loops, args.seconds = 50, 1.5
+        args.loops, args.seconds, args.rounds = 50, 1.5, 1
     shutil.rmtree(args.dir, ignore_errors=True)
     args.dir.mkdir(parents=True)
+    print(
+        f"loops: {args.loops} at 1 s (no jitter); {args.rounds} round(s) of {args.seconds:g} s"
+        f" measured; sync={args.sync}"
+    )
     base = anyio.run(baseline, args.loops, args.seconds)
-    floor = contract_floor(args.loops, args.seconds, args.dir / "floor")
-    share, lateness, ticks, per_thread = anyio.run(
-        measure, args.loops, args.seconds, args.dir, args.sync
+    floors: list[float] = []
+    shares: list[float] = []
+    lateness: list[float] = []
+    threads: dict[str, list[float]] = {}
+    for number in range(1, args.rounds + 1):
+        floor, floor_ticks = contract_floor(args.loops, args.seconds, args.dir / f"floor{number}")
+        share, late, ticks, per_thread = anyio.run(
+            measure, args.loops, args.seconds, args.dir / f"hydra{number}", args.sync
+        )
+        floors.append(floor)
+        shares.append(share)
+        lateness += late
+        for name, cpu in per_thread.items():
+            threads.setdefault(name, []).append(cpu)
+        floor_rate, rate = floor_ticks / args.seconds, ticks / args.seconds
+        print(
+            f"  round {number}: contract floor {floor:.1%} ({floor_rate:.0f} ticks/s)"
+            f"   hydra {share:.1%} ({rate:.0f} ticks/s)"
+            f"   hydra/floor {share / floor if floor else float('inf'):.2f}x"
+        )
+    share = statistics.median(shares)
+    ratios = [s / f for s, f in zip(shares, floors, strict=True) if f]
+    print(
+        f"CPU (share of one core): hydra {_spread(shares)}   target <= 10%\n"
+        f"  baseline, bare sleeping tasks: {base:.1%}\n"
+        f"  baseline, contract floor (scheduler_floor.py: the bare durable work of every tick):"
+        f" {_spread(floors)}\n"
+        f"  hydra/floor per round: median {statistics.median(ratios) if ratios else 0:.2f}x"
     )
+    if threads:
+        split = "   ".join(
+            f"{name} {statistics.median(cpu):.1%}" for name, cpu in sorted(threads.items())
+        )
+        print(f"  hydra by thread (/proc, 10 ms ticks; medians): {split}")
     p50, p99 = percentile(lateness, 0.5), percentile(lateness, 0.99)
-    print(
-        f"loops: {args.loops} at 1 s for {args.seconds:g} s; ticks run: {ticks}; sync={args.sync}"
-    )
-    print(
-        f"CPU (share of one core): hydra {share:.1%}   baseline (bare sleeping tasks) {base:.1%}"
-        f"   ratio {share / base if base else float('inf'):.1f}x   target <= 10%"
-    )
-    if per_thread:
-        split = "   ".join(f"{name} {cpu:.1%}" for name, cpu in sorted(per_thread.items()))
-        print(f"  of which (/proc, 10 ms ticks): {split}")
-    print(
-        f"  contract floor (scheduler_floor.py: the bare durable work of every tick) {floor:.1%}"
-        f"   hydra/floor {share / floor if floor else float('inf'):.2f}x"
-    )
     print(
         f"tick lateness: p50 {p50:.1f} ms   p99 {p99:.1f} ms"
         f"   max {max(lateness, default=0):.1f} ms"
         f"   mean {statistics.fmean(lateness) if lateness else 0:.1f} ms   target p99 <= 50 ms"
     )
-    ok = share <= 0.10 and p99 <= 50
-    print("PASS" if ok else "MISS")
+    if args.loops < 1000:
+        print("not judged: the targets are for 1,000 loops")
+    else:
+        print("PASS" if share <= 0.10 and p99 <= 50 else "MISS")
     shutil.rmtree(args.dir, ignore_errors=True)
     return 0
 

@@ -138,13 +138,14 @@ def _middle(action: str, run: str, payload: dict[str, object]) -> bytes:
     )
 
 
-async def _measure(loops: int, seconds: float, root: Path) -> float:
+async def _measure(loops: int, seconds: float, root: Path) -> tuple[float, int]:
     loop = asyncio.get_running_loop()
     root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     committer = _Committer(loop, root_fd)
     streams = [_Stream(root, f"noop_{index}") for index in range(loops)]
     heap: list[tuple[float, int, asyncio.Future[None]]] = []
     order = iter(range(1 << 62))
+    ticks = [0]
 
     async def timer() -> None:
         while True:
@@ -167,15 +168,16 @@ async def _measure(loops: int, seconds: float, root: Path) -> float:
             await committer.append(stream, _middle("tick.started", run, started))
             finished = {"status": "idle", "counts": {}, "duration_ms": 0.0}
             await committer.append(stream, _middle("tick.finished", run, finished))
+            ticks[0] += 1
             due += 1.0
 
     tasks = [asyncio.ensure_future(timer())]
     tasks += [asyncio.ensure_future(noop_loop(i, s)) for i, s in enumerate(streams)]
     try:
         await asyncio.sleep(2.0)  # let the first ticks spread out, as the real run does
-        cpu0, wall0 = _cpu(), time.monotonic()
+        cpu0, wall0, ticks0 = _cpu(), time.monotonic(), ticks[0]
         await asyncio.sleep(seconds)
-        return (_cpu() - cpu0) / (time.monotonic() - wall0)
+        return (_cpu() - cpu0) / (time.monotonic() - wall0), ticks[0] - ticks0
     finally:
         for task in tasks:
             task.cancel()
@@ -186,7 +188,8 @@ async def _measure(loops: int, seconds: float, root: Path) -> float:
         os.close(root_fd)
 
 
-def contract_floor(loops: int, seconds: float, root: Path) -> float:
-    """CPU share of one core spent on the bare durable work of ``loops`` no-op loops at 1 s."""
+def contract_floor(loops: int, seconds: float, root: Path) -> tuple[float, int]:
+    """CPU share of one core spent on the bare durable work of ``loops`` no-op loops at 1 s,
+    and the ticks run while measuring."""
     root.mkdir(parents=True, exist_ok=True)
     return asyncio.run(_measure(loops, seconds, root))

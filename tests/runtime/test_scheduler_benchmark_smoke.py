@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +24,12 @@ def test_scheduler_benchmark_quick_run(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    for text in ("loops: 50 at 1 s", "baseline (bare sleeping tasks)", "contract floor", "p99"):
+    for text in ("loops: 50 at 1 s", "bare sleeping tasks", "contract floor", "hydra/floor", "p99"):
         assert text in out, out
-    ticks = int(out.split("ticks run: ")[1].split(";")[0])
-    assert ticks > 50  # 50 loops at 1 s for 1.5 s: the loops really ticked
+    rates = re.search(
+        r"contract floor [\d.]+% \((\d+) ticks/s\)   hydra [\d.]+% \((\d+) ticks/s", out
+    )
+    assert rates is not None, out
+    assert int(rates[1]) >= 30  # 50 loops at 1 s: both really ticked
+    assert int(rates[2]) >= 30
     assert not (tmp_path / "run").exists()  # the work dir is cleaned up
