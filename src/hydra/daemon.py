@@ -171,6 +171,8 @@ async def _run_locked(settings: HydraSettings, hooks: DaemonHooks, data_dir: Pat
     for name, error in broken.items():
         log.error("loop.broken", loop=name, error=error)
     repos = managed_repos(settings)
+    # Under the lock and before any part of this daemon writes a state file: the temp files
+    # with our own pid are then an earlier incarnation's (a container's pid 1 at every start).
     await sweep_state_temps(state_dirs(data_dir, [r.name for r in repos]), log)
     audit_root = data_dir / "audit"
     from hydra.api.metrics import Metrics

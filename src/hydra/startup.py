@@ -12,7 +12,9 @@ swept (:func:`sweep_state_temps`); a failure to sweep is logged and never stops 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from hydra.repos import ManagedRepo
 from hydra.runner import Runner
 from hydra.sdk import AuditSink, current_tick
 from hydra.settings import HydraSettings
-from hydra.statefile import sweep_stale_temps
+from hydra.statefile import StateDir, Sweep, sweep_stale_temps
 from hydra.switches import SWITCH_ACTIONS
 from ports import World
 
@@ -102,32 +104,74 @@ def stop_damaged_loops(orchestrator: Orchestrator, damaged: Mapping[str, str]) -
             supervisor.status.stop_reason = reason
 
 
-def state_dirs(data_dir: Path, repos: Iterable[str]) -> list[Path]:
+def state_dirs(data_dir: Path, repos: Iterable[str]) -> list[StateDir]:
     """Every directory the daemon replaces files in through temp files: the data dir itself
     (``daemon.json``), ``state/`` (switches, escalations), ``state/loops/`` (each loop's state)
-    and, per managed repository, those of its adapters (the inbox, worktree records, hooks)."""
-    from hydra.adapters.worlds import repo_state_dirs
+    and those of the adapters (the inbox, worktree records, hooks) of each repository in
+    ``repos`` and of each other one that has directories under the data dir (unconfigured now,
+    or filed into by ``hydra issue``), of those only the ones that exist. No duplicates."""
+    from hydra.adapters.worlds import repo_state_dirs, stored_repos
 
-    dirs = [data_dir, data_dir / "state", data_dir / "state" / "loops"]
-    for repo in repos:
+    dirs = [
+        StateDir(data_dir),
+        StateDir(data_dir / "state"),
+        StateDir(data_dir / "state" / "loops"),
+    ]
+    configured = list(dict.fromkeys(repos))
+    for repo in configured:
         dirs += repo_state_dirs(data_dir, repo)
+    for repo in stored_repos(data_dir):
+        if repo not in configured:
+            dirs += [d for d in repo_state_dirs(data_dir, repo) if _may_exist(d.path)]
     return dirs
 
 
-async def sweep_state_temps(dirs: Iterable[Path], log: Any) -> list[Path]:
-    """Remove the temp files dead writers left in ``dirs`` (off the event loop), one
-    ``state.temp_swept`` log line each. A directory that cannot be swept is logged and passed."""
-    removed: list[Path] = []
+def _may_exist(path: Path) -> bool:
+    """False only when ``path`` surely does not exist; one that cannot be looked at is kept,
+    so that the sweep reports why it cannot sweep it."""
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return True
+
+
+async def sweep_state_temps(
+    dirs: Iterable[StateDir], log: Any, *, unlink: Callable[[Path], None] = os.unlink
+) -> Sweep:
+    """The daemon's start-up sweep: remove the temp files dead writers left in ``dirs`` (off
+    the event loop), one ``state.temp_swept`` log line each.
+
+    Call it with the data dir's lock held and before any writer of this process runs: a temp
+    file with this process's pid was then left by an earlier incarnation with the same pid
+    (``own_pid_is_stale``); each directory's minimum age protects writers without the lock.
+    A file that cannot be removed, and a directory that cannot be read, are logged
+    (``state.temp_sweep_failed``, with ``path`` or ``directory``), listed in
+    :attr:`Sweep.failed` and passed. ``unlink`` as in :func:`sweep_stale_temps`."""
+    done = Sweep([], [])
     for directory in dirs:
+        sweep = functools.partial(
+            sweep_stale_temps,
+            directory.path,
+            own_pid_is_stale=True,
+            min_age_s=directory.min_age_s,
+            unlink=unlink,
+        )
         try:
-            swept = await anyio.to_thread.run_sync(sweep_stale_temps, directory)
+            swept = await anyio.to_thread.run_sync(sweep)
         except OSError as exc:
-            log.warning("state.temp_sweep_failed", directory=str(directory), error=str(exc))
+            log.warning("state.temp_sweep_failed", directory=str(directory.path), error=str(exc))
+            done.failed.append((directory.path, str(exc)))
             continue
-        for path in swept:
+        for path in swept.removed:
             log.info("state.temp_swept", path=str(path))
-        removed += swept
-    return removed
+        for path, error in swept.failed:
+            log.warning("state.temp_sweep_failed", path=str(path), error=error)
+        done.removed.extend(swept.removed)
+        done.failed.extend(swept.failed)
+    return done
 
 
 def control_records(audit_root: Path) -> list[dict[str, Any]]:

@@ -18,8 +18,10 @@ import functools
 import os
 import re
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import anyio
 import orjson
@@ -72,35 +74,80 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def sweep_stale_temps(directory: Path) -> list[Path]:
+# A temp file lives from the writer's open to its rename: milliseconds (the payload and one
+# fsync). One older than this is no longer being written, whatever its pid says. The start-up
+# sweep needs the age where writers do not hold the data dir's ``daemon.lock`` (the local
+# inbox, which ``hydra issue`` writes): such a writer may run in another pid namespace (on the
+# host into a bind-mounted data dir, or in another container), where its live pid looks dead
+# here, or even equal to the daemon's own.
+UNLOCKED_TEMP_MIN_AGE_S: Final = 60.0
+
+
+class StateDir(NamedTuple):
+    """A directory to sweep (:func:`sweep_stale_temps`) and how old its temp files must be."""
+
+    path: Path
+    min_age_s: float = 0.0
+
+
+class Sweep(NamedTuple):
+    """What a sweep did: the files it removed, and those (or directories) it could not sweep,
+    each with the error."""
+
+    removed: list[Path]
+    failed: list[tuple[Path, str]]
+
+
+def sweep_stale_temps(
+    directory: Path,
+    *,
+    own_pid_is_stale: bool = False,
+    min_age_s: float = 0.0,
+    unlink: Callable[[Path], None] = os.unlink,
+) -> Sweep:
     """Remove the temp files (:func:`temp_path`) in ``directory`` whose writer is dead.
 
-    Only files named exactly like :func:`temp_path` names them, only regular files, and only
-    those of processes that no longer exist: never one of this process or of a live process
-    (a CLI tool may be writing right now). A pid reused by a live process keeps its stale file.
-    Not recursive. Returns the removed files; a missing directory removes nothing. Blocking;
-    raises ``OSError`` when the directory cannot be read or a file cannot be removed.
+    Only files named exactly like :func:`temp_path` names them, only regular files, only those
+    at least ``min_age_s`` old (by mtime), and only those of processes that no longer exist:
+    never one of a live process (a CLI tool may be writing right now) and, unless
+    ``own_pid_is_stale``, never one of this process. ``own_pid_is_stale`` is for the daemon's
+    start-up sweep alone: holding the data dir's lock and before any writer of its own runs,
+    a temp file with its pid was left by an earlier incarnation that had the same pid (the same
+    small pid at every start of a container). A pid reused by a live process keeps its stale
+    file. Not recursive. A missing directory removes nothing.
+
+    A file that cannot be checked or removed is reported in :attr:`Sweep.failed` and the sweep
+    goes on with the next one; ``unlink`` removes one file (a test may stage a race with it).
+    Blocking; raises ``OSError`` only when the directory itself cannot be read.
     """
     try:
         with os.scandir(directory) as scan:
             entries = list(scan)
     except FileNotFoundError:
-        return []
+        return Sweep([], [])
     me = os.getpid()
-    removed: list[Path] = []
+    now = time.time()
+    done = Sweep([], [])
     for entry in entries:
         temp = parse_temp_name(entry.name)
-        if temp is None or temp.pid == me or not entry.is_file(follow_symlinks=False):
-            continue
-        if _process_alive(temp.pid):
+        if temp is None or (temp.pid == me and not own_pid_is_stale):
             continue
         path = directory / entry.name
         try:
-            path.unlink()
-        except FileNotFoundError:  # someone else swept it first
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if min_age_s > 0 and now - entry.stat(follow_symlinks=False).st_mtime < min_age_s:
+                continue  # maybe being written right now, by a writer whose pid we cannot see
+            if temp.pid != me and _process_alive(temp.pid):
+                continue
+            unlink(path)
+        except FileNotFoundError:  # renamed by its writer, or someone else swept it first
             continue
-        removed.append(path)
-    return removed
+        except OSError as exc:
+            done.failed.append((path, str(exc)))
+            continue
+        done.removed.append(path)
+    return done
 
 
 def fsync_dir(path: Path) -> None:

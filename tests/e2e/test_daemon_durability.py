@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ import pytest
 
 from hydra.audit import bulk_append, iter_records
 from hydra.repos import default_repo_name
+from hydra.statefile import UNLOCKED_TEMP_MIN_AGE_S
 from tests.e2e._support import wait_for
 from tests.helpers.daemon import daemon, run_cli
 from tests.helpers.faults import damage_mid_stream, saboteur_env
@@ -165,16 +167,24 @@ def test_the_start_sweeps_the_temp_files_of_killed_writers_and_keeps_the_rest(
         data / "inbox" / repo / f".1.json.{dead}.4.tmp",
         data / "worktrees" / repo / ".hydra" / "isolated" / f".w1.json.{dead}.5.tmp",
         data / "worktrees" / repo / ".hydra" / "hooks" / f".pre-push.{dead}.6.tmp",
+        # Of repositories not configured: filed into by ``hydra issue``, or removed.
+        data / "inbox" / "filed" / f".1.json.{dead}.9.tmp",
+        data / "worktrees" / "removed" / ".hydra" / "hooks" / f".pre-push.{dead}.10.tmp",
     ]
     kept = [
         data / "state" / f".switches.json.{os.getpid()}.7.tmp",  # a live writer: this test
         data / "state" / f".switches.json.{dead}.tmp",  # not the scheme
         data / "state" / "notes.tmp",
         data / "audit" / f".control.{dead}.8.tmp",  # not a state directory
+        # Young, in the inbox (maybe ``hydra issue`` writing from another pid namespace).
+        data / "inbox" / repo / f".2.json.{dead}.11.tmp",
     ]
     for path in [*stale, *kept]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b'{"half": ')
+    old = time.time() - 2 * UNLOCKED_TEMP_MIN_AGE_S
+    for path in stale:
+        os.utime(path, (old, old))
     with daemon(tmp_path) as d:
         assert [p for p in stale if p.exists()] == []
         assert [p for p in kept if not p.exists()] == []

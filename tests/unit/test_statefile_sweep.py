@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from hydra.statefile import (
+    Sweep,
     TempName,
     parse_temp_name,
     sweep_stale_temps,
@@ -36,6 +38,9 @@ tmp.write_bytes(b'{"half": ')
 print(tmp, flush=True)
 time.sleep(120)
 """
+
+
+NOTHING = Sweep([], [])
 
 
 @contextmanager
@@ -79,18 +84,18 @@ def test_the_temp_file_of_a_killed_writer_is_removed(tmp_path: Path) -> None:
         assert (temp.target, temp.pid) == ("switches.json", proc.pid)
         kill(proc)
         assert tmp.exists()  # the kill left it behind
-        assert sweep_stale_temps(tmp_path) == [tmp]
+        assert sweep_stale_temps(tmp_path) == Sweep([tmp], [])
     assert not tmp.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["switches.json"]
-    assert sweep_stale_temps(tmp_path) == []
+    assert sweep_stale_temps(tmp_path) == NOTHING
 
 
 def test_the_temp_file_of_a_live_writer_is_kept_until_it_dies(tmp_path: Path) -> None:
     with writer(tmp_path / "escalations.json") as (proc, tmp):
-        assert sweep_stale_temps(tmp_path) == []  # a CLI may be writing right now
+        assert sweep_stale_temps(tmp_path) == NOTHING  # a CLI may be writing right now
         assert tmp.exists()
         kill(proc)
-        assert sweep_stale_temps(tmp_path) == [tmp]
+        assert sweep_stale_temps(tmp_path) == Sweep([tmp], [])
 
 
 def test_the_own_temp_files_of_this_process_are_kept(tmp_path: Path) -> None:
@@ -98,9 +103,94 @@ def test_the_own_temp_files_of_this_process_are_kept(tmp_path: Path) -> None:
     mine.write_bytes(b"{")
     other_thread = tmp_path / f".daemon.json.{os.getpid()}.{threading.get_ident() + 1}.tmp"
     other_thread.write_bytes(b"{")
-    assert sweep_stale_temps(tmp_path) == []
+    assert sweep_stale_temps(tmp_path) == NOTHING
     assert mine.exists()
     assert other_thread.exists()
+
+
+def test_the_own_temp_files_go_only_when_the_caller_knows_they_are_an_earlier_incarnations(
+    tmp_path: Path,
+) -> None:
+    # The daemon's start-up sweep (the same small pid at every start of a container).
+    mine = temp_path(tmp_path / "daemon.json")
+    other_thread = tmp_path / f".daemon.json.{os.getpid()}.{threading.get_ident() + 1}.tmp"
+    for path in (mine, other_thread):
+        path.write_bytes(b"{")
+    with writer(tmp_path / "switches.json") as (_proc, live):
+        assert sweep_stale_temps(tmp_path) == NOTHING
+        done = sweep_stale_temps(tmp_path, own_pid_is_stale=True)
+        assert sorted(done.removed) == sorted([mine, other_thread])
+        assert done.failed == []
+        assert live.exists()  # another live process's temp file still stays
+
+
+def backdate(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_a_temp_file_younger_than_the_minimum_age_is_kept_whatever_its_pid(
+    tmp_path: Path, dead_pid: int
+) -> None:
+    # A writer in another pid namespace looks dead here (or has our pid): only the age tells.
+    young = tmp_path / f".1.json.{dead_pid}.1.tmp"
+    old = tmp_path / f".2.json.{dead_pid}.2.tmp"
+    mine_young = temp_path(tmp_path / "3.json")
+    future = tmp_path / f".4.json.{dead_pid}.4.tmp"  # a clock set back: not old
+    for path in (young, old, mine_young, future):
+        path.write_bytes(b"{")
+    backdate(young, 30)
+    backdate(mine_young, 30)
+    backdate(old, 90)
+    backdate(future, -3600)
+    swept = sweep_stale_temps(tmp_path, own_pid_is_stale=True, min_age_s=60)
+    assert swept == Sweep([old], [])
+    assert [p for p in (young, mine_young, future) if not p.exists()] == []
+    rest = sweep_stale_temps(tmp_path, own_pid_is_stale=True)  # no minimum age
+    assert sorted(rest.removed) == sorted([young, mine_young, future])
+
+
+def test_a_file_that_cannot_be_removed_is_reported_and_the_sweep_goes_on(
+    tmp_path: Path, dead_pid: int
+) -> None:
+    stale = [tmp_path / f".{n}.json.{dead_pid}.{n}.tmp" for n in range(1, 5)]
+    for path in stale:
+        path.write_bytes(b"{")
+    raced: list[Path] = []
+
+    def unlink_losing_a_race(path: Path) -> None:
+        # The first file the sweep removes is replaced by a directory between the listing and
+        # the removal: the kernel refuses to unlink it (root too).
+        if not raced:
+            raced.append(path)
+            path.unlink()
+            path.mkdir()
+            (path / "inside").write_bytes(b"")
+        path.unlink()
+
+    done = sweep_stale_temps(tmp_path, unlink=unlink_losing_a_race)
+    [(failed, error)] = done.failed
+    assert raced == [failed]
+    assert "Is a directory" in error
+    assert str(failed) in error
+    assert sorted(done.removed) == sorted(p for p in stale if p != failed)
+    assert [p.name for p in tmp_path.iterdir()] == [failed.name]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may unlink in a read-only directory")
+def test_each_file_a_read_only_directory_keeps_is_reported(tmp_path: Path, dead_pid: int) -> None:
+    directory = tmp_path / "state"
+    directory.mkdir()
+    stale = [directory / f".{n}.json.{dead_pid}.{n}.tmp" for n in range(1, 3)]
+    for path in stale:
+        path.write_bytes(b"{")
+    directory.chmod(0o555)
+    try:
+        done = sweep_stale_temps(directory)
+    finally:
+        directory.chmod(0o755)
+    assert done.removed == []
+    assert sorted(done.failed) == sorted((p, f"[Errno 13] Permission denied: '{p}'") for p in stale)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +215,7 @@ def test_the_own_temp_files_of_this_process_are_kept(tmp_path: Path) -> None:
 def test_files_not_named_by_the_scheme_are_kept(tmp_path: Path, dead_pid: int, name: str) -> None:
     path = tmp_path / name.format(pid=dead_pid)
     path.write_bytes(b"keep me")
-    assert sweep_stale_temps(tmp_path) == []
+    assert sweep_stale_temps(tmp_path) == NOTHING
     assert path.read_bytes() == b"keep me"
 
 
@@ -141,15 +231,15 @@ def test_only_regular_files_in_the_directory_itself_are_removed(
     nested = tmp_path / "loops" / f".counting.json.{dead_pid}.7.tmp"
     nested.parent.mkdir()
     nested.write_bytes(b"{")
-    assert sweep_stale_temps(tmp_path) == [stale]  # not recursive
+    assert sweep_stale_temps(tmp_path) == Sweep([stale], [])  # not recursive
     assert a_dir.is_dir()
     assert link.is_symlink()
     assert nested.exists()
-    assert sweep_stale_temps(nested.parent) == [nested]
+    assert sweep_stale_temps(nested.parent) == Sweep([nested], [])
 
 
 def test_a_missing_directory_sweeps_nothing(tmp_path: Path) -> None:
-    assert sweep_stale_temps(tmp_path / "absent") == []
+    assert sweep_stale_temps(tmp_path / "absent") == NOTHING
 
 
 def test_the_naming_helper_and_the_parser_agree(tmp_path: Path) -> None:

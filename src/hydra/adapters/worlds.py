@@ -32,6 +32,7 @@ from hydra.clock import SystemClock
 from hydra.repos import ManagedRepo
 from hydra.runner import Runner, Secret
 from hydra.settings import HydraSettings
+from hydra.statefile import UNLOCKED_TEMP_MIN_AGE_S, StateDir
 from ports import AgentPort, ChangeRequestPort, IssuePort, RepoPorts, World
 
 if TYPE_CHECKING:
@@ -85,12 +86,35 @@ def worktree_root(data_dir: Path, repo: str) -> Path:
     return data_dir / "worktrees" / repo
 
 
-def repo_state_dirs(data_dir: Path, repo: str) -> list[Path]:
+def repo_state_dirs(data_dir: Path, repo: str) -> list[StateDir]:
     """The directories where this world's adapters of ``repo`` replace files through
     :func:`hydra.statefile.temp_path` temp files: the local inbox, the isolated checkouts'
-    records and the worktrees' hooks (the daemon sweeps dead writers' temp files at start-up)."""
+    records and the worktrees' hooks (the daemon sweeps dead writers' temp files at start-up).
+
+    The inbox is the one that writers without the data dir's lock share (``hydra issue``,
+    maybe from another pid namespace): only temp files older than
+    :data:`~hydra.statefile.UNLOCKED_TEMP_MIN_AGE_S` are stale there."""
     hydra = worktree_root(data_dir, repo) / ".hydra"
-    return [data_dir / "inbox" / repo, hydra / "isolated", hydra / "hooks"]
+    return [
+        StateDir(data_dir / "inbox" / repo, UNLOCKED_TEMP_MIN_AGE_S),
+        StateDir(hydra / "isolated"),
+        StateDir(hydra / "hooks"),
+    ]
+
+
+def stored_repos(data_dir: Path) -> list[str]:
+    """The repositories with an inbox or a worktrees directory under ``data_dir``, configured
+    or not: ``hydra issue`` files issues for any name, and a repository removed from the
+    settings keeps its directories. Sorted, no duplicates; a directory that cannot be listed
+    adds none."""
+    names: set[str] = set()
+    for parent in (data_dir / "inbox", data_dir / "worktrees"):
+        try:
+            with os.scandir(parent) as scan:
+                names.update(e.name for e in scan if e.is_dir())
+        except OSError:  # missing, or not listable: no repository to add
+            continue
+    return sorted(names)
 
 
 def _tracker(
