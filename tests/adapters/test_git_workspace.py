@@ -479,3 +479,30 @@ async def test_without_git_calls_fail_as_unconfigured(
     with pytest.raises(PortError) as caught:
         await ws.list_worktrees()
     assert caught.value.kind == "unconfigured"
+
+
+async def test_work_never_lands_on_a_branch_the_agent_switched_to(
+    repo: Path, ws: GitWorkspace
+) -> None:
+    """An agent that switched to another branch, or detached HEAD, gets a conflict: nothing is
+    committed, neither on the operator's branch nor on the worktree's own."""
+    git(repo, "branch", "develop")
+    develop = git(repo, "rev-parse", "develop")
+    wt = await ws.create_worktree("job", branch="hydra/job")
+    ours = git(repo, "rev-parse", "hydra/job")
+    work = Path(wt.path)
+    assert "[exit 0]" in await agit(work, "switch", "-q", "develop")
+    write_files(work, {"src/util.py": b"edited on develop\n"})
+    with pytest.raises(PortError) as caught:
+        await ws.commit("job", "wip")
+    assert caught.value.kind == "conflict"
+    assert "refs/heads/develop" in str(caught.value)
+    assert git(repo, "rev-parse", "develop") == develop
+    assert git(repo, "rev-parse", "hydra/job") == ours
+    assert "[exit 0]" in await agit(work, "switch", "-q", "--detach", "hydra/job")
+    with pytest.raises(PortError, match="detached"):
+        await ws.commit("job", "wip")
+    assert git(repo, "rev-parse", "hydra/job") == ours
+    assert "[exit 0]" in await agit(work, "switch", "-q", "hydra/job")
+    assert await ws.commit("job", "back on its branch") is not None
+    assert git(repo, "rev-parse", "hydra/job") != ours

@@ -94,6 +94,8 @@ def parse_worktree_list(fields: Sequence[str]) -> list[Registered]:
 class Meta:
     base: str
     exclude: tuple[str, ...]
+    branch: str | None = None
+    """The branch the worktree was made for (``hydra.branch``)."""
 
 
 async def enable_worktree_config(git: Git, repo: Path) -> None:
@@ -138,14 +140,22 @@ async def configure(git: Git, path: Path, *, base: str, branch: str, hooks: Path
     await git.run(["read-tree", "-m", "-u", "HEAD"], cwd=path)
 
 
-async def commit_checkout(git: Git, path: Path, exclude: Sequence[str], message: str) -> str | None:
+async def commit_checkout(
+    git: Git, path: Path, exclude: Sequence[str], message: str, *, branch: str | None
+) -> str | None:
     """Commit everything in the linked worktree at ``path`` but ``exclude`` (which keeps
     ``HEAD``'s version) onto its ``HEAD``; the commit, or ``None`` when nothing changed.
+
+    ``HEAD`` must still be ``branch``, the branch the worktree was made for: an agent that
+    switched to another branch (the operator's ``develop``, say) or detached ``HEAD`` gets a
+    ``conflict`` and nothing is committed, so work never lands on a branch Hydra did not make.
 
     Plumbing only (:mod:`._gitstage`): the tree is built in a scratch index, committed with
     ``commit-tree``, ``HEAD`` moved with ``update-ref`` only from the head it was read at, and
     the worktree's index reset to the new tree (so the agent's ``git status`` starts clean).
     """
+    if branch is not None:
+        await _on_branch(git, path, branch)
     head = await _head(git, path)
     async with scratch_index() as index:
         tree = await stage_tree(git, path, start=head, exclude=exclude, index=index)
@@ -158,6 +168,16 @@ async def commit_checkout(git: Git, path: Path, exclude: Sequence[str], message:
         raise git.error("conflict", f"{path}: HEAD moved from {head} during the commit")
     await git.run(["read-tree", commit], cwd=path, config=UNTRUSTED)
     return commit
+
+
+async def _on_branch(git: Git, path: Path, branch: str) -> None:
+    found = await git.run(["symbolic-ref", "-q", "HEAD"], cwd=path, ok=(0, 1), config=UNTRUSTED)
+    where = found.text() if found.code == 0 else "detached"
+    if where != f"refs/heads/{branch}":
+        raise git.error(
+            "conflict",
+            f"{path}: HEAD is {where}, not the worktree's branch {branch!r}; nothing committed",
+        )
 
 
 async def _head(git: Git, path: Path) -> str:
@@ -185,4 +205,4 @@ async def read_meta(git: Git, path: Path, name: str) -> Meta:
         raise git.error("failed", f"worktree {name!r}: unreadable hydra.exclude") from None
     if not isinstance(exclude, list) or not all(isinstance(p, str) for p in exclude):
         raise git.error("failed", f"worktree {name!r}: hydra.exclude is not a list of paths")
-    return Meta(base=base, exclude=tuple(exclude))
+    return Meta(base=base, exclude=tuple(exclude), branch=values.get("hydra.branch") or None)

@@ -289,7 +289,7 @@ class GitWorkspace(WorkspacePort):
         if isolated is not None:
             return await self._isolated.commit(name, path, isolated, message)
         meta = await read_meta(self._git, path, name)
-        return await commit_checkout(self._git, path, meta.exclude, message)
+        return await commit_checkout(self._git, path, meta.exclude, message, branch=meta.branch)
 
     async def tracked_files(self, name: str) -> list[TrackedFile]:
         path, isolated = await self._locate(name)
