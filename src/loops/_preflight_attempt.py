@@ -17,10 +17,10 @@ through :class:`CutShort`) is the exception: before its worktree goes, what the 
 far is committed as a WIP commit (``WIP (timed_out): …``) exactly as at a cap, and the branch
 stays with it; with no change there is nothing to keep and the branch is deleted as above. This
 runs shielded from the cancellation and bounded by ``CLEANUP_TIMEOUT_S``; the cancellation
-still propagates (a failure to keep the work is recorded, never raised in its place), so the
-outcome (``timed_out``, counted) is handed back in :attr:`CutShort.kept`. Any other
-cancellation — a switch-off, shutdown, the repository switched off, a sibling's terminal
-error — keeps nothing.
+still propagates (a failure to keep the work is recorded, never raised in its place; when
+keeping runs out of time or fails unexpectedly, the branch is kept as it is), so the outcome
+(``timed_out``, counted) is handed back in :attr:`CutShort.kept`. Any other cancellation — a
+switch-off, shutdown, the repository switched off, a sibling's terminal error — keeps nothing.
 """
 
 from __future__ import annotations
@@ -162,8 +162,11 @@ class CutShort:
     timed_out: Callable[[], bool]
     """Whether the cancellation under way is the tick timeout (``TickContext.timed_out``)."""
     kept: AttemptOutcome | None = None
-    """The ``timed_out`` outcome (with ``commit`` and ``wip`` when work was kept), or ``None``
-    when the attempt was not cut short by the timeout or keeping the work ran out of time."""
+    """The ``timed_out`` outcome (with ``commit`` and ``wip`` when work was kept, ``error`` when
+    keeping it failed), or ``None`` when the timeout did not cut the attempt short."""
+    uncertain: bool = False
+    """Keeping ran out of time or failed unexpectedly: a commit may have landed, so the branch
+    is kept as it is."""
 
 
 def _change_facts(change: ChangeRequest | None) -> dict[str, Any] | None:
@@ -189,7 +192,7 @@ async def run_attempt(
         """Whether the branch goes with the worktree (decided once the attempt is over)."""
         if outcome is None:  # raised: an agent that ran failed counted, its branch is named;
             kept = cut_short.kept  # and a tick timeout may have left a WIP commit on it
-            return ran is None and (kept is None or kept.commit is None)
+            return ran is None and not cut_short.uncertain and (kept is None or kept.commit is None)
         return not outcome.counted and outcome.commit is None
 
     try:
@@ -237,7 +240,7 @@ async def run_attempt(
                     outcome = await _keep(repo, plan, rules, result.summary, ran)
             except anyio.get_cancelled_exc_class():
                 if cut_short.timed_out():
-                    cut_short.kept = await _keep_cut_short(repo, plan, rules, ran)
+                    await _keep_cut_short(repo, plan, rules, ran, log=log, cut_short=cut_short)
                 raise
     except PortError as exc:
         outcome = AttemptOutcome("error", counted=ran is not None, agent=ran, error=str(exc))
@@ -245,15 +248,33 @@ async def run_attempt(
 
 
 async def _keep_cut_short(
-    repo: RepoPorts, plan: AttemptPlan, rules: AttemptRules, ran: dict[str, Any] | None
-) -> AttemptOutcome | None:
+    repo: RepoPorts,
+    plan: AttemptPlan,
+    rules: AttemptRules,
+    ran: dict[str, Any] | None,
+    *,
+    log: Logger,
+    cut_short: CutShort,
+) -> None:
     """The tick timed out mid-attempt: keep the work so far, as at a cap, before the worktree
-    goes. Shielded from the cancellation under way and bounded (``None`` when out of time)."""
-    with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
-        return await _keep_partial(
-            repo, plan, rules, ran, status="timed_out", summary=_CUT_SHORT_SUMMARY
-        )
-    return None
+    goes, and leave the outcome in ``cut_short``. Shielded from the cancellation under way and
+    bounded by ``CLEANUP_TIMEOUT_S``; never raises (the cancellation must propagate). Running
+    out of time or an unexpected error is the outcome's ``error`` and leaves it uncertain
+    whether a commit landed, so the branch is then kept as it is."""
+    error = f"keeping the unfinished work ran out of time ({CLEANUP_TIMEOUT_S:g} s)"
+    try:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
+            cut_short.kept = await _keep_partial(
+                repo, plan, rules, ran, status="timed_out", summary=_CUT_SHORT_SUMMARY
+            )
+            return
+    except Exception as exc:  # noqa: BLE001 - a bug here must not replace the cancellation
+        error = f"the unfinished work could not be kept: {type(exc).__name__}: {exc}"
+    log.warning("attempt.keep_failed", issue=plan.issue.id, error=error)
+    cut_short.uncertain = True
+    cut_short.kept = AttemptOutcome(
+        "timed_out", counted=True, summary=_CUT_SHORT_SUMMARY, agent=ran, error=error[:500]
+    )
 
 
 async def _keep_partial(

@@ -272,7 +272,7 @@ class _Tick:
                 timed_out = (
                     isinstance(exc, anyio.get_cancelled_exc_class()) and self.ctx.timed_out()
                 )
-                aborted = (cut_short.kept if timed_out else None) or AttemptOutcome(
+                aborted = cut_short.kept or AttemptOutcome(
                     "timed_out" if timed_out else "aborted",
                     counted=timed_out,
                     error=repr(exc)[:500],

@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from fakes import MockWorld
 from hydra.adapters.git_workspace import GitWorkspace
+from loops import _preflight_attempt
 from loops.preflight import PreflightLoop
 from ports import PortError, RepoPorts, World
 from tests.contract.factories_git import (
@@ -140,3 +142,51 @@ async def test_a_real_git_branch_keeps_the_work_cut_short_as_a_marked_wip_commit
     assert git(repo, "show", f"{BRANCH}:src/app.py") == "print('hel')"
     assert git(repo, "rev-parse", "main").strip() == base  # the operator's branch is untouched
     assert await workspace.list_worktrees() == []
+
+
+class _CommitNeverReturns:
+    """The fake workspace, but its ``commit`` hangs (a wedged disk): keeping runs out of time."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def commit(self, name: str, message: str) -> str | None:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+def _with_workspace(mock: MockWorld, agent: WorksUntilCancelled, workspace: Any) -> World:
+    fake = mock.repo("demo")
+    ports = RepoPorts("demo", fake.issues, fake.changes, workspace, fake.sandbox)
+    return World(kind="fake", agent=agent, host=mock.host, clock=mock.clock, repos={"demo": ports})
+
+
+async def test_an_unexpected_error_while_keeping_never_replaces_the_timeout(
+    tmp_path: Path,
+) -> None:
+    mock = _world()
+    mock.workspace().faults.inject("commit", RuntimeError("boom"))
+    agent = WorksUntilCancelled(mock.agent, HALF, mock.workspace())
+    finished = await _cut_short(tmp_path, world_with(mock, agent), agent)
+    assert finished["error"] == "the unfinished work could not be kept: RuntimeError: boom"
+    assert "commit" not in finished
+    # whether a commit landed is unknown: the branch stays as it is, for a human to look at
+    assert mock.workspace().branch_tree(BRANCH) is not None
+    assert await mock.workspace().list_worktrees() == []
+
+
+async def test_keeping_that_runs_out_of_time_is_recorded_and_keeps_the_branch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_preflight_attempt, "CLEANUP_TIMEOUT_S", 0.3)
+    mock = _world()
+    agent = WorksUntilCancelled(mock.agent, HALF, mock.workspace())
+    hanging = _CommitNeverReturns(mock.workspace())
+    finished = await _cut_short(tmp_path, _with_workspace(mock, agent, hanging), agent)
+    assert finished["error"] == "keeping the unfinished work ran out of time (0.3 s)"
+    assert "commit" not in finished
+    assert mock.workspace().branch_tree(BRANCH) is not None
+    assert await mock.workspace().list_worktrees() == []
