@@ -147,7 +147,8 @@ class HydraSettings(BaseSettings):
     world: Literal["local", "github", "fake"] = "local"
     api: ApiSettings = ApiSettings()
     api_token: SecretStr | None = None
-    """Bearer token for ``/api``; generated into the data dir on first start when unset."""
+    """Bearer token for ``/api``; generated into the data dir on first start when unset or
+    blank."""
     audit: AuditSettings = AuditSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     log: LogSettings = LogSettings()
@@ -200,10 +201,14 @@ class HydraSettings(BaseSettings):
 
 
 class _EnvSource(EnvSettingsSource):
-    """``HYDRA_…`` variables; the values of ``[loops.<name>]`` keys become :class:`EnvText`."""
+    """``HYDRA_…`` variables; the values of ``[loops.<name>]`` keys become :class:`EnvText`; a
+    blank ``HYDRA_API_TOKEN`` counts as unset."""
 
     def __call__(self) -> dict[str, Any]:
         data = super().__call__()
+        token = data.get("api_token")
+        if isinstance(token, str) and not token.strip():
+            del data["api_token"]  # HYDRA_API_TOKEN= is unset: the file's api_token applies
         loops = data.get("loops")
         if isinstance(loops, dict):
             data["loops"] = {

@@ -249,3 +249,19 @@ def test_hydra_run_exits_2_with_one_line_on_bad_json(tmp_path: Path) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert "HYDRA_LOOPS__PREFLIGHT__DENY_LABELS is not valid JSON" in lines[0]
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_env_token_leaves_the_files_token_in_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blank: str
+) -> None:
+    _write(tmp_path, 'api_token = "from-the-file"\n')
+    monkeypatch.setenv("HYDRA_API_TOKEN", blank)
+    settings = load_settings(cwd=tmp_path)
+    assert settings.api_token is not None
+    assert settings.api_token.get_secret_value() == "from-the-file"
+
+
+def test_a_blank_token_in_the_file_counts_as_unset(tmp_path: Path) -> None:
+    _write(tmp_path, 'api_token = "   "\n')
+    assert load_settings(cwd=tmp_path).api_token is None

@@ -92,12 +92,11 @@ def client_for(args: Any, *, actor: str = "cli") -> ApiClient:
         raise CliError(
             f"no hydra daemon is running on {data_dir} (start it with `hydra run`)", EXIT_NO_DAEMON
         )
+    # As the daemon picks it: HYDRA_API_TOKEN, else the config file's api_token, else the one
+    # generated into the data dir; a blank value counts as unset at every step.
     configured = config_value(args, "api_token")
-    token = (
-        read_token(data_dir)
-        if not isinstance(configured, str) or os.environ.get("HYDRA_API_TOKEN")
-        else configured
-    )
+    configured = configured.strip() if isinstance(configured, str) else ""
+    token = os.environ.get("HYDRA_API_TOKEN", "").strip() or configured or read_token(data_dir)
     if not token:
         raise CliError(
             f"no API token: set HYDRA_API_TOKEN or check {data_dir}/api-token", EXIT_USAGE
