@@ -181,6 +181,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.loops, args.seconds, args.rounds = 50, 1.5, 1
+    if args.rounds < 1 or args.seconds <= 0 or args.loops < 1:
+        parser.error("--rounds and --loops must be at least 1, --seconds above 0")
     shutil.rmtree(args.dir, ignore_errors=True)
     args.dir.mkdir(parents=True)
     print(

@@ -1,11 +1,13 @@
 """The contract floor of the scheduler benchmark: the durable work a no-op tick must do, bare.
 
 ``benchmarks/scheduler.py`` compares hydra against bare sleeping tasks, the cost of waking up.
-That baseline leaves out what the loop contract itself demands of every tick: a durable,
-hash-chained ``tick.started`` before the tick runs and a ``tick.finished`` after it, in the
-loop's own stream, serialised against other processes by a file lock, with the fsync off the
-event loop. This module does exactly that and nothing else, in the leanest Python we could
-write, so the distance between it and hydra is what hydra's own code costs:
+That baseline leaves out what hydra's reading of the loop contract demands of every tick: a
+durable, hash-chained ``tick.started`` before the tick runs and a ``tick.finished`` after it,
+in the loop's own stream, serialised against other processes by that stream's file lock, with
+the fsync off the event loop (``benchmarks/README.md`` discusses the two choices in this that
+the contract could be read to leave open). This module does exactly that and nothing else, in
+the leanest Python we could write, so the distance between it and hydra is what hydra's own
+code costs:
 
 * plain asyncio (no anyio), one heap-based timer task on hydra's 20 ms slot grid;
 * per tick: two records of hydra's line format (``v, stream, seq, ts, actor, action, run,

@@ -8,7 +8,8 @@ failure stops the daemon even where the exception itself is caught (a loop's cra
 
 A writer killed between creating its temp file and the rename leaves the temp file behind:
 :func:`temp_path` names it after the writing process and thread, so
-:func:`sweep_stale_temps` (the daemon calls it at start-up) can remove those of dead processes.
+:func:`sweep_stale_temps` (the daemon calls it at start-up) can remove those of dead processes
+(and, at start-up only, those carrying the daemon's own pid: an earlier incarnation's).
 """
 
 from __future__ import annotations

@@ -106,12 +106,12 @@ def stored_repos(data_dir: Path) -> list[str]:
     """The repositories with an inbox or a worktrees directory under ``data_dir``, configured
     or not: ``hydra issue`` files issues for any name, and a repository removed from the
     settings keeps its directories. Sorted, no duplicates; a directory that cannot be listed
-    adds none."""
+    adds none, and a symlink is not followed out of the data dir."""
     names: set[str] = set()
     for parent in (data_dir / "inbox", data_dir / "worktrees"):
         try:
             with os.scandir(parent) as scan:
-                names.update(e.name for e in scan if e.is_dir())
+                names.update(e.name for e in scan if e.is_dir(follow_symlinks=False))
         except OSError:  # missing, or not listable: no repository to add
             continue
     return sorted(names)
