@@ -176,6 +176,7 @@ class SwitchBoard:
                 changes["daily_budget_usd"] = {"old": before.daily_budget_usd, "new": None}
             if not changes:
                 return None
+            self._effective_olds(name, changes)
             action = (
                 ("loop.enabled" if enabled else "loop.disabled")
                 if "enabled" in changes
@@ -192,6 +193,18 @@ class SwitchBoard:
                 drain=drain,
                 store=self._state.loops.__setitem__,
             )
+
+    def _effective_olds(self, name: str, changes: dict[str, dict[str, Any]]) -> None:
+        """Record as ``old`` the value that was in effect, not the runtime override (``None``
+        when the loop ran on its configured interval, mode or budget). Replay reads ``new``."""
+        effective = {
+            "interval_s": self.interval_s,
+            "mode": self.mode,
+            "daily_budget_usd": self.daily_budget_usd,
+        }
+        for key, change in changes.items():
+            if key in effective and change["old"] is None:
+                change["old"] = effective[key](name)
 
     async def set_global(
         self, *, enabled: bool, actor: str, reason: str, drain: bool = False

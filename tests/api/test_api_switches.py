@@ -90,9 +90,9 @@ async def test_update_mode_interval_and_budget_in_one_audited_call(api: Api) -> 
     assert record["actor"] == "api"
     assert record["payload"]["reason"] == "tune"
     assert record["payload"]["changes"] == {
-        "mode": {"old": None, "new": "shadow"},
-        "interval_s": {"old": None, "new": 60},
-        "daily_budget_usd": {"old": None, "new": 2.5},
+        "mode": {"old": "live", "new": "shadow"},  # the values in effect (from the config)
+        "interval_s": {"old": 3600, "new": 60},
+        "daily_budget_usd": {"old": None, "new": 2.5},  # no cap configured
     }
     again = await api.client.put(
         "/api/loops/counting", json={"mode": "shadow", "interval_s": 60, "reason": "tune"}

@@ -177,7 +177,7 @@ async def test_interval_change_applies_to_the_next_tick(tmp_path: Path) -> None:
         await h.board.update_loop("counting", actor="api", reason="faster", interval_s=0.05)
         await h.wait_for(lambda: Probe.count("counting") >= 3, within=2)
     updated = h.records("control", "loop.updated")[0]
-    assert updated["payload"]["changes"] == {"interval_s": {"old": None, "new": 0.05}}
+    assert updated["payload"]["changes"] == {"interval_s": {"old": 3600, "new": 0.05}}
 
 
 async def test_interval_outside_bounds_is_refused(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ async def test_live_mode_mutates_and_mode_switch_is_audited(tmp_path: Path) -> N
         await h.wait_for(lambda: len(h.records("labelling", "tick.finished")) == 2)
     assert "seen" in (await mock.issues("alpha").get_issue("1")).labels
     updated = h.records("control", "loop.updated")[0]
-    assert updated["payload"]["changes"] == {"mode": {"old": None, "new": "live"}}
+    assert updated["payload"]["changes"] == {"mode": {"old": "shadow", "new": "live"}}
 
 
 async def test_a_switched_off_repository_is_skipped_and_its_work_cancelled(tmp_path: Path) -> None:

@@ -150,3 +150,22 @@ async def test_a_caller_cancelled_mid_change_still_gets_the_whole_change(tmp_pat
         assert json.loads(path.read_text())["loops"]["counting"]["enabled"] is False
         assert heard == ["counting"]
         assert [r["action"] for r in h.records("control")][-1] == "loop.disabled"
+
+
+async def test_a_change_records_the_value_that_was_in_effect_as_old(tmp_path: Path) -> None:
+    async with running(tmp_path, [CountingLoop], start=False) as h:
+        configured = h.board.interval_s("counting")
+        await h.board.update_loop("counting", actor="api", reason="slower", interval_s=120)
+        await h.board.update_loop("counting", actor="api", reason="slower still", interval_s=240)
+        await h.board.update_loop("counting", actor="api", reason="shadow it", mode="shadow")
+        first, second, third = (
+            r["payload"]["changes"] for r in h.records("control", "loop.updated")
+        )
+    # not the runtime override (there was none), the configured interval the loop ran on
+    assert first == {"interval_s": {"old": configured, "new": 120}}
+    assert second == {"interval_s": {"old": 120, "new": 240}}
+    assert third == {"mode": {"old": "live", "new": "shadow"}}
+    # a restart replays only the new values
+    async with running(tmp_path, [CountingLoop], start=False) as h:
+        assert h.board.interval_s("counting") == 240
+        assert h.board.mode("counting") == "shadow"
