@@ -285,11 +285,15 @@ def load_settings(
 ) -> HydraSettings:
     """Load settings from the config file and the environment.
 
-    ``overrides`` (from command-line flags) win over both. Raises :class:`SettingsError`.
+    ``overrides`` (from command-line flags) win over both. Raises :class:`SettingsError`, also
+    for a bad value in the file or the environment that a flag overrides (it is still a
+    mistake, and would bite the next start without the flag).
     """
     _, data = read_config_file(path, cwd=cwd)
     token = _FILE_DATA.set(data)
     try:
+        if overrides:
+            HydraSettings()
         settings = HydraSettings(**overrides)
     except ValidationError as exc:
         raise SettingsError(format_validation_error(exc)) from None

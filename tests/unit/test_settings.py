@@ -265,3 +265,17 @@ def test_a_blank_env_token_leaves_the_files_token_in_force(
 def test_a_blank_token_in_the_file_counts_as_unset(tmp_path: Path) -> None:
     _write(tmp_path, 'api_token = "   "\n')
     assert load_settings(cwd=tmp_path).api_token is None
+
+
+def test_a_bad_value_is_an_error_even_where_a_flag_overrides_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(tmp_path, '[api]\nport = "x"\n')
+    with pytest.raises(SettingsError, match=r"api\.port"):
+        load_settings(cwd=tmp_path, api={"port": 9100})
+    _write(tmp_path, "")
+    monkeypatch.setenv("HYDRA_API__PORT", "x")
+    with pytest.raises(SettingsError, match=r"api\.port"):
+        load_settings(cwd=tmp_path, api={"port": 9100})
+    monkeypatch.setenv("HYDRA_API__PORT", "9000")
+    assert load_settings(cwd=tmp_path, api={"port": 9100}).api.port == 9100
