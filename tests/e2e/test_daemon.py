@@ -128,3 +128,24 @@ def test_started_from_a_subdirectory_the_daemon_uses_the_repository_settings(
         assert proc.wait(timeout=20) == 0
     assert not (deep / ".hydra").exists()
     assert not (deep / "state-here").exists()
+
+
+def test_the_ready_line_shows_a_token_only_when_it_was_just_generated(tmp_path: Path) -> None:
+    """stdout of a service is a log: a token already on disk, or one the operator configured,
+    is not printed again (the line says where it is); a new one is shown once."""
+    with daemon(tmp_path) as first:
+        link = first.dashboard_link()
+        assert link.endswith(f"#token={first.token}")
+        assert "new token, stored in" in first.stdout()
+        assert first.stop() == 0
+    with daemon(tmp_path) as again:
+        assert again.stop() == 0
+    line = again.stdout()
+    assert again.token not in line
+    assert "#token=" not in line
+    assert f"(token: {tmp_path / '.hydra' / 'api-token'})" in line
+    configured = "an-operator-configured-token-1234567890"
+    with daemon(tmp_path, env={"HYDRA_API_TOKEN": configured}) as mine:
+        assert mine.stop() == 0
+    assert configured not in mine.stdout()
+    assert "(token: HYDRA_API_TOKEN or api_token in the config)" in mine.stdout()
