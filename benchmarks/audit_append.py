@@ -32,6 +32,7 @@ import anyio
 import anyio.to_thread
 import orjson
 
+from benchmarks import audit_common
 from benchmarks.audit_common import cleanup, cpu_seconds, verdict, work_dir
 from hydra.audit import AuditLog, AuditStream, SyncMode
 from hydra.audit._committer_thread import DEFAULT_SPIN_US
@@ -315,6 +316,7 @@ async def cpu_per_append(root: Path, streams: int, rounds: int) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    audit_common.QUICK = args.quick
     run = work_dir(args.dir, "audit_append", allow_tmpfs=args.allow_tmpfs)
     with cleanup(run, keep=args.keep):
         await single_writer(run, 50 if args.quick else 4000, 2 if args.quick else 20)

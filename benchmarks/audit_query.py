@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks import audit_common
 from benchmarks.audit_common import DEFAULT_WORK, MEMORY_FILE_SYSTEMS, file_system_of, verdict
 from hydra.audit import BulkEntry, bulk_append, list_streams
 
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--clean", action="store_true", help="delete the built stream after")
     parser.add_argument("--allow-tmpfs", action="store_true", help="smoke tests only")
     args = parser.parse_args()
+    audit_common.QUICK = args.quick
     count = 20_000 if args.quick else args.records
     runs = 1 if args.quick else args.runs
     root = args.dir.resolve() / f"audit_query-{count}"
