@@ -34,6 +34,8 @@ SECRET_VALUE_PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 
 _MIN_EXACT_LEN = 8
+_MEMO_MAX = 1024
+_MEMO_MAX_LEN = 4096
 
 
 def secrets_in_env(names: Iterable[str], environ: Mapping[str, str]) -> list[str]:
@@ -53,6 +55,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._exact: set[str] = set()
         self._exact_re: re.Pattern[str] | None = None
+        self._memo: dict[str, str] = {}
         self.add_secrets(secrets)
 
     def add_secrets(self, secrets: Iterable[str]) -> None:
@@ -63,6 +66,7 @@ class Redactor:
         self._exact |= fresh
         alternatives = sorted(self._exact, key=len, reverse=True)
         self._exact_re = re.compile("|".join(re.escape(s) for s in alternatives))
+        self._memo.clear()
 
     def __call__(self, value: Any) -> Any:
         return self.redact(value)
@@ -87,6 +91,20 @@ class Redactor:
         for pattern in SECRET_VALUE_PATTERNS:
             text = pattern.sub(MASK, text)
         return text
+
+    def redact_text_cached(self, text: str) -> str:
+        """:meth:`redact_text`, memoised: for the few free-text fields the API serves on every
+        poll (a loop's last error or summary), which change at most once per tick. A dict
+        lookup instead of nine regex scans; bounded (emptied when full, and whenever a secret
+        is added); texts longer than 4 KiB are redacted afresh each time, never kept."""
+        done = self._memo.get(text)
+        if done is None:
+            done = self.redact_text(text)
+            if len(text) <= _MEMO_MAX_LEN:
+                if len(self._memo) >= _MEMO_MAX:
+                    self._memo.clear()
+                self._memo[text] = done
+        return done
 
 
 def _is_secret_scalar(value: Any) -> bool:

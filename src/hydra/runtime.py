@@ -12,6 +12,7 @@ from hydra.escalations import EscalationQueue
 from hydra.fatal import FatalSignal
 from hydra.loop_config import LoopConfig
 from hydra.orchestrator import Orchestrator
+from hydra.redact import Redactor
 from hydra.registry import LoopRegistry
 from hydra.settings import HydraSettings
 from hydra.switches import SwitchBoard
@@ -38,3 +39,10 @@ class Runtime:
     """Loud conditions the operator must see (damaged audit streams…)."""
     fatal: FatalSignal = field(default_factory=FatalSignal)
     """Pulled on a failed fsync; the daemon then stops (exit 70)."""
+    redactor: Redactor = field(default_factory=Redactor)
+    """The daemon's one :class:`~hydra.redact.Redactor` (the one its log lines and audit
+    payloads go through): the API redacts with it the free text it serves from live state.
+    The API token is registered with it in any case."""
+
+    def __post_init__(self) -> None:
+        self.redactor.add_secrets([self.token])

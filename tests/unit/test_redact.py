@@ -77,3 +77,17 @@ def test_secret_values_handed_to_children_are_taken_from_the_environment() -> No
     }
     names = ["GH_TOKEN", "GH_HOST", "GH_CONFIG_DIR", "ANTHROPIC_API_KEY", "CODEX_API_KEY"]
     assert secrets_in_env(names, environ) == ["anthropic-value-1", "gh-token-value-1"]
+
+
+def test_the_memoised_text_redaction_forgets_when_a_secret_is_added() -> None:
+    redactor = Redactor()
+    text = f"failed with {PLANTED['anthropic']} for plain-secret-value-42"
+    assert redactor.redact_text_cached(text) == f"failed with {MASK} for plain-secret-value-42"
+    assert redactor.redact_text_cached(text) == redactor.redact_text(text)
+    redactor.add_secrets(["plain-secret-value-42"])  # registered later: the memo is stale
+    assert redactor.redact_text_cached(text) == f"failed with {MASK} for {MASK}"
+    long = "x" * 10_000 + PLANTED["github"]
+    assert redactor.redact_text_cached(long) == "x" * 10_000 + MASK
+    for n in range(3000):  # bounded: it empties itself rather than growing
+        assert redactor.redact_text_cached(f"line {n}") == f"line {n}"
+    assert len(redactor._memo) <= 1024

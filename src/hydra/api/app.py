@@ -127,7 +127,9 @@ EXTRA_PATHS: dict[str, Any] = {
 
 async def healthz(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
-    view = HealthView(status="degraded" if rt.problems else "ok", problems=rt.problems)
+    # Served without a token: the problems are the daemon's own words, redacted all the same.
+    problems = [rt.redactor.redact_text(problem) for problem in rt.problems]
+    view = HealthView(status="degraded" if problems else "ok", problems=problems)
     return Response(
         view.model_dump_json(),
         status_code=503 if rt.problems else 200,

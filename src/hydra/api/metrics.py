@@ -7,7 +7,7 @@ spend counters are read from the runtime's state at scrape time, so they are alw
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -21,13 +21,17 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hydra.sdk import TickOutcome
+from hydra.sdk import OutcomeKind, TickOutcome, TickStatus
 
 if TYPE_CHECKING:
     from hydra.runtime import Runtime
 
 _TICK_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600)
 _FSYNC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1)
+_RESULTS = frozenset((*get_args(TickStatus), *get_args(OutcomeKind)))
+"""The ``result`` label's values. A tick status outside the declared set comes from a loop
+that broke its contract: counted as ``invalid``, never copied into a label (free text from loop
+code could carry a secret, and would grow the label's cardinality)."""
 
 
 class Metrics:
@@ -70,7 +74,8 @@ class Metrics:
 
     # ------------------------------------------------------------------ event feeds
     def on_outcome(self, loop: str, outcome: TickOutcome) -> None:
-        self.ticks.labels(loop=loop, result=outcome.status).inc()
+        status = outcome.status
+        self.ticks.labels(loop=loop, result=status if status in _RESULTS else "invalid").inc()
         if outcome.kind != "skipped":
             self.tick_seconds.labels(loop=loop).observe(outcome.duration_s)
 

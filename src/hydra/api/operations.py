@@ -105,18 +105,22 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def _answer(op: Operation, call: Call) -> Response:
-    """Run the handler; map domain errors to their status."""
+    """Run the handler; map domain errors to their status.
+
+    Error messages are redacted: some quote live state (a refused trigger names the stop
+    reason of a broken loop, which is its plugin's import error)."""
+    clean = call.rt.redactor.redact_text
     try:
         result = await op.handler(call)
     except (SwitchError, EscalationError) as exc:
-        return error_response(_KIND_STATUS.get(exc.kind, 422), str(exc))
+        return error_response(_KIND_STATUS.get(exc.kind, 422), clean(str(exc)))
     except ApiError as exc:
-        return error_response(exc.status, str(exc), field=exc.field)
+        return error_response(exc.status, clean(str(exc)), field=exc.field)
     except (AuditFatal, DurabilityError) as exc:
         call.rt.fatal.trigger(exc)
-        return error_response(503, f"the daemon is stopping: {exc}")
+        return error_response(503, clean(f"the daemon is stopping: {exc}"))
     except StreamDamaged as exc:
-        return error_response(503, str(exc))
+        return error_response(503, clean(str(exc)))
     if isinstance(result, Response):
         return result
     return Response(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from hydra.api.models import EscalationList, EscalationNote, EscalationView
 from hydra.api.operations import ApiError, Call, Operation
+from hydra.api.views import escalation_view
 from hydra.escalations import EscalationQueue
 from hydra.sdk import Escalation
 
@@ -25,20 +25,18 @@ def _queue(call: Call) -> EscalationQueue:
     return call.rt.escalations
 
 
-def view(item: Escalation) -> EscalationView:
-    data = dataclasses.asdict(item)
-    data["details"] = dict(item.details)
-    return EscalationView(**data)
+def view(call: Call, item: Escalation) -> EscalationView:
+    return escalation_view(call.rt.redactor, item)
 
 
 async def list_escalations(call: Call) -> EscalationList:
     query = call.query
     assert isinstance(query, EscalationQuery)  # noqa: S101 - guaranteed by the operation table
-    return EscalationList(escalations=[view(e) for e in _queue(call).list(query.state)])
+    return EscalationList(escalations=[view(call, e) for e in _queue(call).list(query.state)])
 
 
 async def get_escalation(call: Call) -> EscalationView:
-    return view(_queue(call).get(call.params["id"]))
+    return view(call, _queue(call).get(call.params["id"]))
 
 
 async def acknowledge(call: Call) -> EscalationView:
@@ -53,7 +51,7 @@ async def _transition(call: Call, to: Literal["acknowledged", "resolved"]) -> Es
     body = call.body
     assert isinstance(body, EscalationNote)  # noqa: S101
     item = await _queue(call).transition(call.params["id"], to=to, actor=call.actor, note=body.note)
-    return view(item)
+    return view(call, item)
 
 
 OPERATIONS = [

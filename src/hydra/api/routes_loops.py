@@ -34,7 +34,8 @@ async def list_loops(call: Call) -> Response:
     rt = call.rt
     day = today()
     loops = [loop_fields(rt, status, day=day) for status in rt.orchestrator.statuses()]
-    body = {"global": switch_fields(rt.board.global_switch), "loops": loops}
+    global_ = switch_fields(rt.board.global_switch, rt.redactor.redact_text_cached)
+    body = {"global": global_, "loops": loops}
     return Response(orjson.dumps(body), media_type="application/json")
 
 
@@ -109,7 +110,9 @@ async def set_global(call: Call) -> GlobalView:
     event = await call.rt.board.set_global(
         enabled=body.enabled, actor=call.actor, reason=body.reason, drain=body.drain
     )
-    return GlobalView(global_=switch_view(call.rt.board.global_switch), changed=event is not None)
+    return GlobalView(
+        global_=switch_view(call.rt, call.rt.board.global_switch), changed=event is not None
+    )
 
 
 def _repo_view(rt: Runtime, name: str) -> RepoView:
@@ -117,7 +120,7 @@ def _repo_view(rt: Runtime, name: str) -> RepoView:
     return RepoView(
         name=name,
         enabled=switch.enabled,
-        switch=switch_view(switch),
+        switch=switch_view(rt, switch),
         busy=rt.orchestrator.repo_scopes.busy(name),
     )
 

@@ -1,26 +1,61 @@
-"""Response models built from the runtime's state."""
+"""Response models built from the runtime's state.
+
+**Redaction.** Audit records and log lines are redacted when written, but the live state the
+API serves is not: a loop's last error (``str(exc)`` of a crash), its result's summary and
+status, the stop reason of a broken or stopped loop, an escalation's text. Every free-text
+field built from that state is redacted *here*, where a response document is assembled, with
+the daemon's own :class:`~hydra.redact.Redactor` (``Runtime.redactor``: the API token, the
+keys handed to children, the credential patterns). Here rather than at the source (the
+supervisor, the registry, the escalation queue): this is the one place every served view
+passes through, it needs no redactor in the scheduler's per-tick path, and state kept in
+memory for the runtime itself (the orchestrator, the loops reading their escalations) stays
+exact. The polled loop list redacts a handful of short strings per loop, through
+:meth:`~hydra.redact.Redactor.redact_text_cached` (a dict lookup once a text was seen).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from hydra.api.models import BudgetView, LoopView, SwitchView
+from hydra.api.models import BudgetView, EscalationView, LoopView, SwitchView
 from hydra.ids import utc_iso
 from hydra.loop_state import LoopState, LoopStatus
+from hydra.redact import Redactor
 from hydra.runtime import Runtime
-from hydra.sdk import Loop
+from hydra.sdk import Escalation, Loop
 from hydra.switches import Switch
 
+Clean = Callable[[str], str]
+"""Redacts one served text (``Runtime.redactor.redact_text_cached``)."""
 
-def switch_view(switch: Switch) -> SwitchView:
-    return SwitchView.model_validate(switch_fields(switch))
+
+def switch_view(rt: Runtime, switch: Switch) -> SwitchView:
+    return SwitchView.model_validate(switch_fields(switch, rt.redactor.redact_text_cached))
 
 
-def switch_fields(switch: Switch) -> dict[str, Any]:
-    return {"enabled": switch.enabled, "by": switch.actor, "reason": switch.reason, "at": switch.at}
+def switch_fields(switch: Switch, clean: Clean) -> dict[str, Any]:
+    # The reason was redacted when its audit record was written; cleaned again because a
+    # switch restored from an older state file, or set in a test, may not have been.
+    by, reason = switch.actor, switch.reason
+    return {
+        "enabled": switch.enabled,
+        "by": clean(by) if by else by,
+        "reason": clean(reason) if reason else reason,
+        "at": switch.at,
+    }
+
+
+def escalation_view(redactor: Redactor, item: Escalation) -> EscalationView:
+    """An escalation with every text redacted (its title, summary, details and note come from
+    loop code and operators; the queue keeps them exact, its audit records are redacted)."""
+    data = dataclasses.asdict(item)
+    data["details"] = dict(item.details)
+    return EscalationView(**redactor.redact(data))
 
 
 def today() -> str:
@@ -39,6 +74,7 @@ def loop_view(rt: Runtime, status: LoopStatus) -> LoopView:
 def loop_fields(rt: Runtime, status: LoopStatus, *, day: str | None = None) -> dict[str, Any]:
     """A :class:`LoopView` as a dict; ``day``: today's UTC date, when building many at once."""
     name = status.name
+    clean = rt.redactor.redact_text_cached
     entry = rt.registry.get(name)
     config = rt.configs.get(name)
     blocked = rt.board.blocked_reason(name) or status.stop_reason
@@ -52,10 +88,10 @@ def loop_fields(rt: Runtime, status: LoopStatus, *, day: str | None = None) -> d
         "source": entry.source,
         "state": state.value,
         "recoverable": state.recoverable,
-        "blocked_reason": blocked,
-        "error": entry.error,
+        "blocked_reason": clean(blocked) if blocked else blocked,
+        "error": clean(entry.error) if entry.error else entry.error,
         "running_run_id": status.running_run_id,
-        "last": _last(status),
+        "last": _last(status, clean),
         "last_started_at": _iso(status.last_started_at),
         "last_finished_at": _iso(status.last_finished_at),
         "next_due_at": _iso(status.next_due_at)
@@ -71,7 +107,7 @@ def loop_fields(rt: Runtime, status: LoopStatus, *, day: str | None = None) -> d
         switch = rt.board.loop_switch(name)
         fields["enabled"] = switch.enabled
         fields["static_enabled"] = config.enabled
-        fields["switch"] = switch_fields(switch)
+        fields["switch"] = switch_fields(switch, clean)
         fields["mode"] = rt.board.mode(name)
         fields["interval_s"] = rt.board.interval_s(name)
         fields["interval_bounds"] = config.bounds
@@ -115,16 +151,19 @@ def _iso_of(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
-def _last(status: LoopStatus) -> dict[str, Any] | None:
+def _last(status: LoopStatus, clean: Clean) -> dict[str, Any] | None:
+    """The last outcome; its texts (status, summary, error) come from the loop's code."""
     outcome = status.last_outcome
     if outcome is None:
         return None
+    result, error = outcome.result, outcome.error
+    summary = None if result is None else result.summary
     return {
         "run_id": outcome.run_id,
         "kind": outcome.kind,
-        "status": outcome.status,
+        "status": clean(outcome.status),
         "duration_ms": round(outcome.duration_s * 1000, 3),
-        "summary": outcome.result.summary if outcome.result is not None else None,
-        "counts": dict(outcome.result.counts) if outcome.result is not None else None,
-        "error": outcome.error,
+        "summary": clean(summary) if summary else summary,
+        "counts": dict(result.counts) if result is not None else None,
+        "error": clean(error) if error else error,
     }
