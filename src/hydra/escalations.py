@@ -106,8 +106,8 @@ class EscalationQueue:
                 )
                 self._next += 1
                 action = "escalation.opened"
-            await self._stream.append(action, actor=f"loop:{loop}", payload=_payload(item), run=run)
-            return await self._store(item)
+            recorded = await self._record(action, f"loop:{loop}", item, run)
+            return await self._store(recorded)
 
     async def transition(
         self, escalation_id: str, *, to: EscalationState, actor: str, note: str
@@ -125,8 +125,20 @@ class EscalationQueue:
                 current, state=to, note=note, by=actor, updated_at=utc_iso(time.time())
             )
             action = "escalation.acknowledged" if to == "acknowledged" else "escalation.resolved"
-            await self._stream.append(action, actor=actor, payload=_payload(item))
-            return await self._store(item)
+            recorded = await self._record(action, actor, item, None)
+            return await self._store(recorded)
+
+    async def _record(
+        self, action: str, actor: str, item: Escalation, run: str | None
+    ) -> Escalation:
+        """Audit ``item`` and return it as recorded: its payload went through the audit log's
+        redaction, and that version is what is stored and served, so a secret a loop put in
+        an escalation never reaches ``escalations.json`` (nor the API)."""
+        record = await self._stream.append(action, actor=actor, payload=_payload(item), run=run)
+        payload = record.get("payload") if isinstance(record, Mapping) else None
+        if not isinstance(payload, Mapping):  # a sink that returns no record (tests' sinks)
+            return item
+        return Escalation(**{k: v for k, v in payload.items() if k in _FIELDS})
 
     async def _store(self, item: Escalation) -> Escalation:
         items = {**self._items, item.id: item}

@@ -1,0 +1,43 @@
+"""An escalation is stored and served as it was audited: redacted, never with a loop's secret."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hydra.audit import AuditLog
+from hydra.escalations import EscalationQueue
+from hydra.redact import Redactor
+
+pytestmark = pytest.mark.anyio
+
+PLANTED = "sk-ant-PLANTEDPLANTEDPLANTED1234"
+KNOWN = "a-known-secret-value-0123456789"
+
+
+async def test_a_secret_in_an_escalation_never_reaches_the_state_file(tmp_path: Path) -> None:
+    redactor = Redactor([KNOWN])
+    async with AuditLog(tmp_path / "audit", redact=redactor.redact) as audit:
+        path = tmp_path / "state" / "escalations.json"
+        queue = await EscalationQueue.load(path, await audit.stream("escalations"))
+        opened = await queue.escalate(
+            loop="leaky",
+            key="k1",
+            title="deploy failed",
+            summary=f"the key {PLANTED} was refused",
+            details={"token": "t0k3n-value", "log": f"auth with {KNOWN}"},
+        )
+        acked = await queue.transition(
+            opened.id, to="acknowledged", actor="api", note=f"rotated {PLANTED}"
+        )
+        loaded = await EscalationQueue.load(path, await audit.stream("escalations"))
+    stored = path.read_text()
+    for secret in (PLANTED, KNOWN, "t0k3n-value"):
+        assert secret not in stored
+        assert secret not in repr(queue.list())
+        assert secret not in repr(loaded.list())
+    assert opened.title == "deploy failed"  # what is not secret stays as written
+    assert acked.state == "acknowledged"
+    assert json.loads(stored)["items"][0]["state"] == "acknowledged"
