@@ -29,7 +29,8 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def hydra(project: Path) -> Run:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_")}
+    # Without COLUMNS, piped: full lines (the CLI fits its output to an exported COLUMNS).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_") and k != "COLUMNS"}
 
     def run(
         *args: str, cwd: Path | None = None, extra_env: dict[str, str] | None = None, rc: int = 0
@@ -69,6 +70,19 @@ def test_new_list_show(hydra: Run, project: Path) -> None:
     shown = hydra("show", "1").stdout
     assert shown.startswith("#1 Flaky test [open]\nlabels: bug, ci\ncreated ")
     assert "\nFails 1 run in 10.\n" in shown
+
+
+def test_list_fits_the_terminal_width(hydra: Run) -> None:
+    title = "The nightly build fails on the arm runners since the toolchain update " * 2
+    hydra("new", title.strip(), "--label", "bug")
+    for width in (80, 60):
+        listing = hydra("list", extra_env={"COLUMNS": str(width)}).stdout.splitlines()
+        assert all(len(line) <= width for line in listing), listing
+        assert listing[0].split() == ["ID", "STATE", "LABELS", "CREATED", "TITLE"]
+        assert listing[1].split()[:3] == ["1", "open", "bug"]
+        assert listing[1].endswith("…")
+    piped = hydra("list").stdout.splitlines()[1]  # without COLUMNS: cut at 60, as before
+    assert piped.endswith("The nightly build fails on the arm runners since the tool...")
 
 
 def test_json_output(hydra: Run) -> None:

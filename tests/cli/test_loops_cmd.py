@@ -94,6 +94,34 @@ def test_list_prints_a_table_and_json(running: Daemon) -> None:
     assert [loop["name"] for loop in json.loads(_loops(running, "--json"))["loops"]] == LOOPS
 
 
+@pytest.mark.parametrize("width", [80, 60])
+def test_list_fits_the_width_and_keeps_names_and_states(running: Daemon, width: int) -> None:
+    data = running.data_dir
+    states = {loop["name"]: loop for loop in json.loads(_loops(running, "--json"))["loops"]}
+    done = hydra("loops", "--data-dir", str(data), cwd=data.parent, env={"COLUMNS": str(width)})
+    table = done.stdout.splitlines()
+    assert all(len(line) <= width for line in table), table
+    assert table[0].split() == [
+        "LOOP",
+        "STATE",
+        "SWITCH",
+        "MODE",
+        "EVERY_S",
+        "LAST",
+        "NEXT",
+        "NOTE",
+    ]
+    rows = [line.split() for line in table[1:]]
+    assert [row[0] for row in rows] == LOOPS
+    for row in rows:
+        loop = states[row[0]]
+        assert row[1:3] == [loop["state"], "on" if loop["enabled"] else "off"]
+    assert any(line.endswith("…") for line in table)  # a note gave way, visibly
+    piped = _loops(running).splitlines()  # without COLUMNS: whole notes, as before
+    assert max(len(line) for line in piped) > width
+    assert "…" not in "".join(piped)
+
+
 def test_disable_and_enable_are_audited_with_the_reason(running: Daemon) -> None:
     out = _loops(running, "disable", "health", "--reason", "noisy on call")
     assert out == "health: disabled, every 3600.0 s, live\n"

@@ -72,7 +72,9 @@ class Daemon:
 
 
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_")}
+    """The test run's environment without ``HYDRA_*`` nor ``COLUMNS`` (the CLI fits its
+    output to an exported ``COLUMNS``: a test that wants that sets it in ``extra``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_") and k != "COLUMNS"}
     env.update(extra or {})
     return env
 

@@ -2,7 +2,8 @@
 
 Works with the daemon stopped; imports neither the web stack nor pydantic, so it starts fast.
 ``query`` writes raw JSON lines (pipe them to ``jq``); the other commands print a table or a
-line per record for people, and JSON with ``--json``.
+line per record for people, fitted to the terminal (:mod:`hydra.cli._width`), and JSON with
+``--json``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from hydra.cli._common import (
     existing_data_dir,
     fail,
     print_json,
-    print_table,
 )
+from hydra.cli._width import fit_line, fit_row, output_width, print_table
 
 
 def register(sub: Any) -> None:
@@ -173,13 +174,30 @@ def _print_record(record: dict[str, Any], *, raw: bool, dumps: Any) -> None:
     if raw:
         sys.stdout.buffer.write(dumps(record) + b"\n")
     else:
+        width = output_width()  # asked per record: `tail -f` follows a resized terminal
+        ts = str(record["ts"])
         payload = dumps(record.get("payload") or {}).decode()
-        if len(payload) > 160:
-            payload = payload[:157] + "..."
-        run = record.get("run") or "-"
-        head = f"{record['ts']}  #{record['seq']:<6} {record['actor']:<16} {record['action']:<18}"
-        print(f"{head} {run}  {payload}")
+        if width is None:
+            if len(payload) > 160:
+                payload = payload[:157] + "..."
+        else:
+            whole, dot, fraction = ts.partition(".")
+            ts = whole + fraction.lstrip("0123456789") if dot else ts  # to the second
+        cells = (
+            ts,
+            f"#{record['seq']}",
+            str(record["actor"]),
+            str(record["action"]),
+            str(record.get("run") or "-"),
+            payload,
+        )
+        # key: when, seq, who, what (only their padding gives way); the payload is cut first
+        print(fit_row(cells, width, gaps=_RECORD_GAPS, pad_to=_RECORD_PAD, key=range(4), free=5))
     sys.stdout.flush()
+
+
+_RECORD_GAPS = (2, 1, 1, 1, 2)
+_RECORD_PAD = (0, 7, 16, 18)
 
 
 def _verify(root: Any, args: argparse.Namespace) -> int:
@@ -194,11 +212,23 @@ def _verify(root: Any, args: argparse.Namespace) -> int:
     if args.json:
         print_json([r.to_dict() for r in reports])
     else:
+        width = output_width()
         for report in reports:
-            print(report.format())
+            for line, keep in _report_lines(report):
+                print(fit_line(line, width, keep=keep))
         if not reports:
             print(f"no audit streams in {root}")
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+
+
+def _report_lines(report: Any) -> list[tuple[str, int]]:
+    """The lines of a verify report, each with its length never cut: the status (``stream
+    NAME: OK``) and, for a finding, all but its free-text detail."""
+    lines = report.format().split("\n")
+    status = lines[0].find(" (")
+    keeps = [status if status >= 0 else len(lines[0])]
+    keeps += [len(f"  {item.format()}") - len(item.detail) for item in report.findings]
+    return [(line, keeps[i] if i < len(keeps) else 0) for i, line in enumerate(lines)]
 
 
 def _repair(root: Any, args: argparse.Namespace) -> int:

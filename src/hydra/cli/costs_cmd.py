@@ -6,7 +6,8 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from hydra.cli._common import EXIT_OK, EXIT_USAGE, add_location_args, fail, print_json, print_table
+from hydra.cli._common import EXIT_OK, EXIT_USAGE, add_location_args, fail, print_json
+from hydra.cli._width import fit_line, output_width, print_table
 
 
 def register(sub: Any) -> None:
@@ -43,10 +44,9 @@ def handle(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
         return EXIT_OK
     total = result.total
-    print(
-        f"total: ${total.usd:.4f} over {total.calls} calls "
-        f"({total.input_tokens} tokens in, {total.output_tokens} out)"
-    )
+    key = f"total: ${total.usd:.4f}"
+    rest = f"over {total.calls} calls ({total.input_tokens} tokens in, {total.output_tokens} out)"
+    print(fit_line(f"{key} {rest}", output_width(), keep=len(key)))
     for title, table in (
         ("loop", result.by_loop),
         ("source", result.by_source),
@@ -59,5 +59,6 @@ def handle(args: argparse.Namespace) -> int:
             [k, f"{v.usd:.4f}", v.calls, v.input_tokens, v.output_tokens]
             for k, v in sorted(table.items())
         ]
+        # every column is key (a name, numbers): only the gaps give way to a narrow terminal
         print_table([title, "usd", "calls", "tokens_in", "tokens_out"], rows)
     return EXIT_OK

@@ -29,8 +29,8 @@ from hydra.cli._common import (
     inherited_default,
     locate,
     print_json,
-    print_table,
 )
+from hydra.cli._width import print_table
 
 if TYPE_CHECKING:
     from hydra.adapters.inbox import LocalInbox
@@ -164,7 +164,12 @@ async def _list(inbox: LocalInbox, args: argparse.Namespace) -> int:
         print(f"no {which}issues in {inbox.repo} ({inbox.directory})")
     else:
         rows = [[i.id, i.state, ", ".join(sorted(i.labels)), _when(i), i.title] for i in issues]
-        print_table(["id", "state", "labels", "created", "title"], rows)
+        print_table(
+            ["id", "state", "labels", "created", "title"],
+            rows,
+            free="title",
+            soft=("labels", "created"),
+        )
     return EXIT_OK
 
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 from typing import Any
 
 from hydra.cli._client import client_for
-from hydra.cli._common import (
-    EXIT_OK,
-    add_location_args,
-    inherited_default,
-    print_json,
-    print_table,
-)
+from hydra.cli._common import EXIT_OK, add_location_args, inherited_default, print_json
+from hydra.cli._width import fit_line, output_width, print_table
 
 
 def register(sub: Any) -> None:
@@ -100,12 +96,16 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _print_loops(data: dict[str, Any]) -> None:
+    width = output_width()
     glob = data.get("global") or {}
     if not glob.get("enabled", True):
-        print(f"GLOBAL SWITCH OFF by {glob.get('by')}: {glob.get('reason')}\n")
+        key = f"GLOBAL SWITCH OFF by {glob.get('by')}:"
+        print(fit_line(f"{key} {glob.get('reason')}", width, keep=len(key)) + "\n")
+    now = datetime.now(UTC)
     rows = []
     for loop in data.get("loops", []):
         last = loop.get("last") or {}
+        due = loop.get("next_due_at")
         rows.append(
             [
                 loop["name"],
@@ -114,8 +114,34 @@ def _print_loops(data: dict[str, Any]) -> None:
                 loop.get("mode"),
                 loop.get("interval_s"),
                 last.get("status"),
-                loop.get("next_due_at"),
+                due if width is None else _due_in(due, now),  # fitted: "in 4m12s", not ISO
                 loop.get("blocked_reason") or last.get("summary") or last.get("error"),
             ]
         )
-    print_table(["loop", "state", "switch", "mode", "every_s", "last", "next", "note"], rows)
+    print_table(
+        ["loop", "state", "switch", "mode", "every_s", "last", "next", "note"],
+        rows,
+        free="note",
+        soft=("mode", "every_s", "last", "next"),
+    )
+
+
+def _due_in(value: Any, now: datetime) -> Any:
+    """An ISO due time as the time left (``in 4m12s``, ``now`` once due); else as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        due = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    seconds = int((due if due.tzinfo else due.replace(tzinfo=UTC)).timestamp() - now.timestamp())
+    if seconds <= 0:
+        return "now"
+    minutes, secs = divmod(seconds, 60)
+    hours, mins = divmod(minutes, 60)
+    days, hrs = divmod(hours, 24)
+    if days:
+        return f"in {days}d{hrs:02d}h"
+    if hours:
+        return f"in {hours}h{mins:02d}m"
+    return f"in {minutes}m{secs:02d}s" if minutes else f"in {secs}s"
