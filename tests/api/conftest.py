@@ -100,10 +100,9 @@ async def open_api(
     **settings: Any,
 ) -> AsyncIterator[Api]:
     """The ASGI app over a running in-process orchestrator (harness) with the given loops."""
-    async with running(root, loops, tables=tables) as h:
+    metrics = Metrics()
+    async with running(root, loops, tables=tables, observers=[metrics.on_outcome]) as h:
         runtime = make_runtime(h, root, await h.audit.stream("costs"), **settings)
-        metrics = Metrics()
-        h.orchestrator.deps.observers.append(metrics.on_outcome)
         app = create_app(runtime, metrics)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ from hydra.loop_config import LoopConfig, resolve_loop_configs
 from hydra.loop_services import LoopServices, open_services
 from hydra.orchestrator import Orchestrator
 from hydra.registry import LoopRegistry
-from hydra.sdk import Loop
+from hydra.sdk import Loop, TickOutcome
 from hydra.settings import OrchestratorSettings
 from hydra.shadow import world_chooser
 from hydra.switches import SwitchBoard
@@ -69,6 +69,7 @@ async def running(
     settings: OrchestratorSettings = FAST,
     world: World | None = None,
     start: bool = True,
+    observers: Sequence[Callable[[str, TickOutcome], None]] = (),
 ) -> AsyncIterator[Harness]:
     registry = LoopRegistry()
     for cls in loops:
@@ -96,6 +97,7 @@ async def running(
             fatal_errors=(StreamDamaged,),
             log=get_logger("test"),
         )
+        orchestrator.deps.observers.extend(observers)  # before the first tick can finish
         await orchestrator.prepare(
             sinks,
             lambda name: last_record(
