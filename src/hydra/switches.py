@@ -169,14 +169,20 @@ class SwitchBoard:
             )
             if daily_budget_usd is not None and daily_budget_usd < 0:
                 raise SwitchError("invalid", "daily_budget_usd must not be negative")
+            # Compared with, and recorded as ``old``: the value in effect (the configured one
+            # where there is no runtime override), so a change to it is a no-op, not audited.
             changes = diff(
-                before, enabled=enabled, interval_s=interval_s, mode=mode, budget=daily_budget_usd
+                self._in_effect(name, before),
+                enabled=enabled,
+                interval_s=interval_s,
+                mode=mode,
+                budget=daily_budget_usd,
             )
             if clear_budget and before.daily_budget_usd is not None:
+                # ``new: null``: the runtime cap is dropped, the configured one (if any) applies
                 changes["daily_budget_usd"] = {"old": before.daily_budget_usd, "new": None}
             if not changes:
                 return None
-            self._effective_olds(name, changes)
             action = (
                 ("loop.enabled" if enabled else "loop.disabled")
                 if "enabled" in changes
@@ -194,17 +200,18 @@ class SwitchBoard:
                 store=self._state.loops.__setitem__,
             )
 
-    def _effective_olds(self, name: str, changes: dict[str, dict[str, Any]]) -> None:
-        """Record as ``old`` the value that was in effect, not the runtime override (``None``
-        when the loop ran on its configured interval, mode or budget). Replay reads ``new``."""
-        effective = {
-            "interval_s": self.interval_s,
-            "mode": self.mode,
-            "daily_budget_usd": self.daily_budget_usd,
-        }
-        for key, change in changes.items():
-            if key in effective and change["old"] is None:
-                change["old"] = effective[key](name)
+    def _in_effect(self, name: str, before: Switch) -> Switch:
+        """``before`` with the values in effect where it has no override (a broken loop has no
+        configuration: its overrides are all there is). Replay reads only ``new``."""
+        config = self._configs.get(name)
+        if config is None:
+            return before
+        return replace(
+            before,
+            interval_s=self.interval_s(name),
+            mode=self.mode(name),
+            daily_budget_usd=self.daily_budget_usd(name),
+        )
 
     async def set_global(
         self, *, enabled: bool, actor: str, reason: str, drain: bool = False

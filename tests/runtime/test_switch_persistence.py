@@ -169,3 +169,28 @@ async def test_a_change_records_the_value_that_was_in_effect_as_old(tmp_path: Pa
     async with running(tmp_path, [CountingLoop], start=False) as h:
         assert h.board.interval_s("counting") == 240
         assert h.board.mode("counting") == "shadow"
+
+
+async def test_setting_the_value_in_effect_is_a_no_op_and_broken_loops_keep_their_switch(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path, [CountingLoop], start=False) as h:
+        configured = h.board.interval_s("counting")
+        mode = h.board.mode("counting")
+        assert (
+            await h.board.update_loop(
+                "counting", actor="api", reason="same", interval_s=configured, mode=mode
+            )
+            is None
+        )
+        assert h.records("control", "loop.updated") == []
+    async with AuditLog(tmp_path / "broken-audit") as audit:
+        board = await SwitchBoard.load(
+            tmp_path / "broken.json",
+            await audit.stream("control"),
+            {},
+            broken={"bad": "ImportError: no module named bad"},
+        )
+        event = await board.update_loop("bad", actor="api", reason="preview it", mode="shadow")
+        assert event is not None
+        assert board.loop_switch("bad").mode == "shadow"
