@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +47,7 @@ from hydra.settings import HydraSettings, managed_repos
 from hydra.shadow import world_chooser
 from hydra.startup import (
     StartupError,
+    announce,
     build_world,
     check_streams,
     control_records,
@@ -60,7 +60,7 @@ from hydra.startup import (
 )
 from hydra.statefile import DurabilityError
 from hydra.switches import SwitchBoard
-from hydra.token import ensure_token, token_path
+from hydra.token import ensure_token
 from ports import World
 
 __all__ = ["EXIT_FATAL", "DaemonHooks", "StartupError", "run_daemon"]
@@ -328,7 +328,7 @@ async def _serve(
             await tg.start(runtime.orchestrator.run, name="orchestrator")
             await tg.start(server.serve, name="api")
             log.info("daemon.ready", url=url, loops=len(runtime.configs), world=runtime.world.kind)
-            _announce(url, runtime.token, generated=generated, source=_token_source(runtime))
+            announce(url, runtime.token, generated=generated, settings=runtime.settings)
             if hooks.on_ready is not None:
                 hooks.on_ready(runtime, url)
             await stop.wait()
@@ -376,25 +376,3 @@ async def _shutdown(runtime: Runtime, server: Any, control: Any, log: Any) -> No
     with anyio.CancelScope(shield=True), anyio.move_on_after(SHUTDOWN_RECORD_TIMEOUT_S):
         await control.append("daemon.stopped", actor="daemon", payload={"pid": os.getpid()})
     log.info("daemon.stopped")
-
-
-def _announce(url: str, token: str, *, generated: bool, source: str) -> None:
-    """The ready line on stdout (not through the log, which redacts the token).
-
-    The link carries the token only when it was generated just now (the operator's first sight
-    of it) or when stdout is a terminal. Under a service manager stdout is a log, and a token
-    the operator configured is theirs already: the line then says where the token is instead.
-    """
-    if generated:
-        line = f"{url}#token={token} (new token, stored in {source} with mode 0600)"
-    elif sys.stdout.isatty():
-        line = f"{url}#token={token}"
-    else:
-        line = f"{url} (token: {source})"
-    print(f"Hydra is running. Dashboard: {line}", flush=True)  # noqa: T201
-
-
-def _token_source(runtime: Runtime) -> str:
-    if runtime.settings.api_token is not None:
-        return "HYDRA_API_TOKEN or api_token in the config"
-    return str(token_path(runtime.data_dir))

@@ -131,14 +131,22 @@ class EscalationQueue:
     async def _record(
         self, action: str, actor: str, item: Escalation, run: str | None
     ) -> Escalation:
-        """Audit ``item`` and return it as recorded: its payload went through the audit log's
-        redaction, and that version is what is stored and served, so a secret a loop put in
-        an escalation never reaches ``escalations.json`` (nor the API)."""
+        """Audit ``item`` and return it as recorded: its free text (title, summary, details,
+        note) went through the audit log's redaction, and that version is what is stored and
+        served, so a secret a loop put in an escalation never reaches ``escalations.json`` (nor
+        the API). Identity and state (id, key, loop, state, times) stay as they are: a key
+        rewritten by redaction would no longer match, and open a duplicate every tick."""
         record = await self._stream.append(action, actor=actor, payload=_payload(item), run=run)
         payload = record.get("payload") if isinstance(record, Mapping) else None
         if not isinstance(payload, Mapping):  # a sink that returns no record (tests' sinks)
             return item
-        return Escalation(**{k: v for k, v in payload.items() if k in _FIELDS})
+        text = {
+            n: payload[n] for n in ("title", "summary", "note") if isinstance(payload.get(n), str)
+        }
+        details = payload.get("details")
+        if isinstance(details, Mapping):
+            text["details"] = dict(details)
+        return dataclasses.replace(item, **text)
 
     async def _store(self, item: Escalation) -> Escalation:
         items = {**self._items, item.id: item}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from hydra.sdk import AuditSink, current_tick
 from hydra.settings import HydraSettings
 from hydra.statefile import StateDir, Sweep, sweep_stale_temps
 from hydra.switches import SWITCH_ACTIONS
+from hydra.token import token_path
 from ports import World
 
 CONTROL = "control"
@@ -218,3 +220,26 @@ def build_world(
         )
     except WorldError as exc:
         raise StartupError(f"config error: {exc}") from None
+
+
+def announce(url: str, token: str, *, generated: bool, settings: HydraSettings) -> None:
+    """The ready line on stdout (not through the log, which redacts the token).
+
+    The link carries the token only when it was generated just now (the operator's first sight
+    of it) or, for the stored token, when stdout is a terminal. Under a service manager stdout
+    is a log, and a token the operator configured is theirs already: the line then says where
+    the token is instead.
+    """
+    configured = settings.api_token is not None
+    where = (
+        "HYDRA_API_TOKEN or api_token in the config"
+        if configured
+        else str(token_path(settings.data_dir))
+    )
+    if generated:
+        line = f"{url}#token={token} (new token, stored in {where} with mode 0600)"
+    elif sys.stdout.isatty() and not configured:
+        line = f"{url}#token={token}"
+    else:
+        line = f"{url} (token: {where})"
+    print(f"Hydra is running. Dashboard: {line}", flush=True)  # noqa: T201

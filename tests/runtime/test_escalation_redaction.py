@@ -39,5 +39,24 @@ async def test_a_secret_in_an_escalation_never_reaches_the_state_file(tmp_path: 
         assert secret not in repr(queue.list())
         assert secret not in repr(loaded.list())
     assert opened.title == "deploy failed"  # what is not secret stays as written
+    assert (opened.id, opened.key, opened.loop) == ("esc-1", "k1", "leaky")
     assert acked.state == "acknowledged"
     assert json.loads(stored)["items"][0]["state"] == "acknowledged"
+
+
+async def test_identity_survives_a_redact_hook_that_rewrites_everything(tmp_path: Path) -> None:
+    """A key the redactor would rewrite still matches: the same key updates the open entry."""
+
+    def scrub_all(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: scrub_all(v) for k, v in value.items()}
+        return "[REDACTED]" if isinstance(value, str) else value
+
+    async with AuditLog(tmp_path / "audit", redact=scrub_all) as audit:
+        path = tmp_path / "state" / "escalations.json"
+        queue = await EscalationQueue.load(path, await audit.stream("escalations"))
+        first = await queue.escalate(loop="leaky", key="k1", title="t", summary="s")
+        again = await queue.escalate(loop="leaky", key="k1", title="t2", summary="s2")
+    assert (first.id, again.id) == ("esc-1", "esc-1")
+    assert (again.key, again.state, again.title) == ("k1", "open", "[REDACTED]")
+    assert len(queue.list()) == 1

@@ -6,11 +6,12 @@ status, the stop reason of a broken or stopped loop, an escalation's text. Every
 field built from that state is redacted *here*, where a response document is assembled, with
 the daemon's own :class:`~hydra.redact.Redactor` (``Runtime.redactor``: the API token, the
 keys handed to children, the credential patterns). Here rather than at the source (the
-supervisor, the registry, the escalation queue): this is the one place every served view
-passes through, it needs no redactor in the scheduler's per-tick path, and state kept in
-memory for the runtime itself (the orchestrator, the loops reading their escalations) stays
-exact. The polled loop list redacts a handful of short strings per loop, through
-:meth:`~hydra.redact.Redactor.redact_text_cached` (a dict lookup once a text was seen).
+supervisor, the registry): this is the one place every served view passes through, and it
+needs no redactor in the scheduler's per-tick path; the runtime's own state (the orchestrator's
+statuses) stays exact. The escalation queue also stores its entries as audited, i.e. already
+redacted; they are redacted here again all the same. The polled loop list redacts a handful
+of short strings per loop, through :meth:`~hydra.redact.Redactor.redact_text_cached` (a dict
+lookup once a text was seen).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def switch_fields(switch: Switch, clean: Clean) -> dict[str, Any]:
 
 def escalation_view(redactor: Redactor, item: Escalation) -> EscalationView:
     """An escalation with every text redacted (its title, summary, details and note come from
-    loop code and operators; the queue keeps them exact, its audit records are redacted)."""
+    loop code and operators; the queue stores them as audited, this holds for any other queue)."""
     data = dataclasses.asdict(item)
     data["details"] = dict(item.details)
     return EscalationView(**redactor.redact(data))

@@ -11,8 +11,9 @@ in this order:
 
 A cut cell ends with a visible ``…``. Key columns (names, states, seq, action) are never
 cut: a terminal narrower than them still gets longer lines. Piped without ``COLUMNS``,
-:func:`output_width` is ``None`` and lines are printed in full, as before: scripts and
-``grep`` want everything (and ``--json`` is for machines anyway).
+:func:`output_width` is ``None`` and nothing is fitted: lines are as before (long payloads and
+table cells keep their old fixed cuts, 160 and :data:`PIPED_CELL_MAX` characters); ``--json``
+and ``hydra audit query`` are for machines.
 
 Light on purpose (``hydra audit`` starts fast): ``shutil`` and ``unicodedata`` are imported
 only when needed.
