@@ -14,29 +14,11 @@ import pytest
 
 from hydra.audit import iter_records
 from tests.cli._support import hydra, one_error_line, wait_for_record
-from tests.helpers.daemon import Daemon, daemon
+from tests.helpers.daemon import HEALTH_ONLY_CONFIG, Daemon, daemon
 
 pytestmark = pytest.mark.e2e
 
-CONFIG = """\
-[orchestrator]
-first_tick_spread_s = 0
-
-[loops.health]
-interval_s = 3600
-
-[loops.preflight]
-enabled = false
-
-[loops.principles_audit]
-enabled = false
-
-[loops.review_advisor]
-enabled = false
-
-[loops.sandbox_fixer]
-enabled = false
-"""
+CONFIG = HEALTH_ONLY_CONFIG
 WAIT_S = 20
 LOOPS = ["health", "preflight", "principles_audit", "review_advisor", "sandbox_fixer"]
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e._support import wait_for
-from tests.helpers.daemon import Daemon, daemon, run_cli
+from tests.helpers.daemon import HEALTH_ONLY_CONFIG, Daemon, daemon, run_cli
 from tests.helpers.plugins import make_plugin
 
 pytestmark = pytest.mark.e2e
@@ -70,25 +70,7 @@ import os
 raise RuntimeError("cannot start: token=sk-ant-SECRETSECRET1234567890 key="
                    + os.environ["ANTHROPIC_API_KEY"] + " api=" + os.environ["HYDRA_API_TOKEN"])
 """
-CONFIG = """\
-[orchestrator]
-first_tick_spread_s = 0
-
-[loops.health]
-interval_s = 3600
-
-[loops.preflight]
-enabled = false
-
-[loops.principles_audit]
-enabled = false
-
-[loops.review_advisor]
-enabled = false
-
-[loops.sandbox_fixer]
-enabled = false
-"""
+CONFIG = HEALTH_ONLY_CONFIG
 
 
 def _assert_clean(text: str, where: str) -> None:

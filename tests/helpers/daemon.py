@@ -20,6 +20,26 @@ import httpx
 
 HYDRA = shutil.which("hydra", path=str(Path(sys.executable).parent)) or "hydra"
 START_TIMEOUT_S = 20.0
+HEALTH_ONLY_CONFIG = """\
+[orchestrator]
+first_tick_spread_s = 0
+
+[loops.health]
+interval_s = 3600
+
+[loops.preflight]
+enabled = false
+
+[loops.principles_audit]
+enabled = false
+
+[loops.review_advisor]
+enabled = false
+
+[loops.sandbox_fixer]
+enabled = false
+"""
+"""A hydra.toml that runs only the health loop, once an hour: quiet daemons for CLI tests."""
 DASHBOARD_LINK = re.compile(r"\bDashboard: (\S+#token=\S+)")
 """The ready-to-open link ``hydra run`` prints once on stdout."""
 
