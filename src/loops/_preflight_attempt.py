@@ -26,7 +26,7 @@ switch-off, shutdown, the repository switched off, a sibling's terminal error â€
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import anyio
@@ -164,6 +164,8 @@ class CutShort:
     kept: AttemptOutcome | None = None
     """The ``timed_out`` outcome (with ``commit`` and ``wip`` when work was kept, ``error`` when
     keeping it failed), or ``None`` when the timeout did not cut the attempt short."""
+    committed: str | None = None
+    """The attempt's fix, once committed (before its change request is opened)."""
     uncertain: bool = False
     """Keeping ran out of time or failed unexpectedly: a commit may have landed, so the branch
     is kept as it is."""
@@ -237,7 +239,9 @@ async def run_attempt(
                         result.status, counted=True, summary=result.summary, agent=ran
                     )
                 else:
-                    outcome = await _keep(repo, plan, rules, result.summary, ran)
+                    outcome = await _keep(
+                        repo, plan, rules, result.summary, ran, cut_short=cut_short
+                    )
             except anyio.get_cancelled_exc_class():
                 if cut_short.timed_out():
                     await _keep_cut_short(repo, plan, rules, ran, log=log, cut_short=cut_short)
@@ -264,9 +268,13 @@ async def _keep_cut_short(
     error = f"keeping the unfinished work ran out of time ({CLEANUP_TIMEOUT_S:g} s)"
     try:
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
-            cut_short.kept = await _keep_partial(
+            kept = await _keep_partial(
                 repo, plan, rules, ran, status="timed_out", summary=_CUT_SHORT_SUMMARY
             )
+            if kept.commit is None and cut_short.committed is not None:
+                # cut while its change request was being opened: the fix is on the branch
+                kept = replace(kept, commit=cut_short.committed)
+            cut_short.kept = kept
             return
     except Exception as exc:  # noqa: BLE001 - a bug here must not replace the cancellation
         error = f"the unfinished work could not be kept: {type(exc).__name__}: {exc}"
@@ -315,9 +323,17 @@ async def _keep_partial(
 
 
 async def _keep(
-    repo: RepoPorts, plan: AttemptPlan, rules: AttemptRules, summary: str, ran: dict[str, Any]
+    repo: RepoPorts,
+    plan: AttemptPlan,
+    rules: AttemptRules,
+    summary: str,
+    ran: dict[str, Any],
+    *,
+    cut_short: CutShort,
 ) -> AttemptOutcome:
-    """After a succeeded run: check the diff, commit it, open the change request."""
+    """After a succeeded run: check the diff, commit it, open the change request. The commit
+    is noted in ``cut_short`` at once, so a tick timeout while the change request is being
+    opened still names it."""
     diff = await repo.workspace.diff(plan.worktree, max_bytes=_PATHS_ONLY)
     protected = tuple(matching_paths(diff.paths, rules.protected_paths))
     common: dict[str, Any] = {"summary": summary, "agent": ran, "paths": diff.paths}
@@ -331,6 +347,7 @@ async def _keep(
     )
     if commit is None:
         return AttemptOutcome("no_changes", counted=True, **common)
+    cut_short.committed = commit
     body = (
         f"Automated fix attempt {plan.number} by Hydra preflight for issue #{plan.issue.id}.\n\n"
         f"{clip(summary, MAX_SUMMARY_CHARS)}"

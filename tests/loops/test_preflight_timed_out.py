@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from fakes import MockWorld
+from fakes import AgentOutcome, MockWorld
 from hydra.adapters.git_workspace import GitWorkspace
 from loops import _preflight_attempt
 from loops.preflight import PreflightLoop
@@ -190,3 +190,40 @@ async def test_keeping_that_runs_out_of_time_is_recorded_and_keeps_the_branch(
     assert "commit" not in finished
     assert mock.workspace().branch_tree(BRANCH) is not None
     assert await mock.workspace().list_worktrees() == []
+
+
+class _OpenChangeNeverReturns:
+    """The fake change requests, but opening one hangs: the tick times out right after the fix
+    was committed."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def open_change(self, **kwargs: Any) -> Any:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+async def test_a_timeout_while_the_change_request_opens_still_names_the_fix(
+    tmp_path: Path,
+) -> None:
+    mock = _world()
+    mock.agent.script(AgentOutcome.succeed("Fixed it.", edits={"src/app.py": "print('ok')\n"}))
+    fake = mock.repo("demo")
+    hanging = _OpenChangeNeverReturns(fake.changes)
+    ports = RepoPorts("demo", fake.issues, hanging, fake.workspace, fake.sandbox)
+    world = World(
+        kind="fake", agent=mock.agent, host=mock.host, clock=mock.clock, repos={"demo": ports}
+    )
+    async with running(tmp_path, [PreflightLoop], tables=_times_out(0.5), world=world) as h:
+        end = await first_tick(h, LOOP)
+    assert end["action"] == "tick.timed_out"
+    [finished] = payloads(h, LOOP, "attempt.finished")
+    assert (finished["outcome"], finished["counted"]) == ("timed_out", True)
+    head = mock.workspace().branch_head(BRANCH)
+    assert head is not None
+    assert finished["commit"] == head  # the fix on the branch is named, not lost
+    assert "wip" not in finished  # it is the agent's finished fix, not unfinished work
