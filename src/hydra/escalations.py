@@ -18,6 +18,7 @@ import anyio
 
 from hydra.fatal import FatalSignal
 from hydra.ids import utc_iso
+from hydra.redact import MASK
 from hydra.sdk import AuditSink, Escalation, EscalationState
 from hydra.statefile import read_json, store_json
 
@@ -133,20 +134,30 @@ class EscalationQueue:
     ) -> Escalation:
         """Audit ``item`` and return it as recorded: its free text (title, summary, details,
         note) went through the audit log's redaction, and that version is what is stored and
-        served, so a secret a loop put in an escalation never reaches ``escalations.json`` (nor
-        the API). Identity and state (id, key, loop, state, times) stay as they are: a key
-        rewritten by redaction would no longer match, and open a duplicate every tick."""
+        served, so a secret a loop put there never reaches ``escalations.json``. A text field
+        the redaction turned into something else is stored as ``[REDACTED]`` (fail closed).
+        Identity and state (id, key, loop, repo, state, times) stay as written: a key rewritten
+        by redaction would no longer match, and open a duplicate every tick (the API redacts
+        them when serving)."""
         record = await self._stream.append(action, actor=actor, payload=_payload(item), run=run)
-        payload = record.get("payload") if isinstance(record, Mapping) else None
-        if not isinstance(payload, Mapping):  # a sink that returns no record (tests' sinks)
+        if record is None:  # a sink that returns no record (tests' sinks)
             return item
-        text = {
-            n: payload[n] for n in ("title", "summary", "note") if isinstance(payload.get(n), str)
-        }
-        details = payload.get("details")
-        if isinstance(details, Mapping):
-            text["details"] = dict(details)
-        return dataclasses.replace(item, **text)
+        payload = record.get("payload") if isinstance(record, Mapping) else None
+        written = payload if isinstance(payload, Mapping) else {}
+
+        def text(name: str) -> str:
+            value = written.get(name)
+            return value if isinstance(value, str) else MASK
+
+        note = None if item.note is None else text("note")
+        details = written.get("details")
+        return dataclasses.replace(
+            item,
+            title=text("title"),
+            summary=text("summary"),
+            note=note,
+            details=dict(details) if isinstance(details, Mapping) else {},
+        )
 
     async def _store(self, item: Escalation) -> Escalation:
         items = {**self._items, item.id: item}

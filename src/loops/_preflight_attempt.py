@@ -281,7 +281,12 @@ async def _keep_cut_short(
     log.warning("attempt.keep_failed", issue=plan.issue.id, error=error)
     cut_short.uncertain = True
     cut_short.kept = AttemptOutcome(
-        "timed_out", counted=True, summary=_CUT_SHORT_SUMMARY, agent=ran, error=error[:500]
+        "timed_out",
+        counted=True,
+        summary=_CUT_SHORT_SUMMARY,
+        agent=ran,
+        commit=cut_short.committed,  # a fix committed before the cut is on the branch
+        error=error[:500],
     )
 
 

@@ -60,3 +60,23 @@ async def test_identity_survives_a_redact_hook_that_rewrites_everything(tmp_path
     assert (first.id, again.id) == ("esc-1", "esc-1")
     assert (again.key, again.state, again.title) == ("k1", "open", "[REDACTED]")
     assert len(queue.list()) == 1
+
+
+async def test_text_a_redact_hook_reshaped_is_stored_masked(tmp_path: Path) -> None:
+    """Fail closed: a field the redaction turned into something else never falls back to the
+    unredacted text."""
+
+    def reshape(value: object) -> object:
+        if isinstance(value, dict) and "summary" in value:
+            return {**value, "summary": {"was": "replaced"}, "details": "not a mapping"}
+        return value
+
+    async with AuditLog(tmp_path / "audit", redact=reshape) as audit:
+        path = tmp_path / "state" / "escalations.json"
+        queue = await EscalationQueue.load(path, await audit.stream("escalations"))
+        item = await queue.escalate(
+            loop="leaky", key="k1", title="t", summary=f"raw {PLANTED}", details={"x": PLANTED}
+        )
+    assert item.summary == "[REDACTED]"
+    assert dict(item.details) == {}
+    assert PLANTED not in path.read_text()
