@@ -165,28 +165,33 @@ def fsync_dir(path: Path) -> None:
 
 def write_json_atomic(path: Path, data: Any, *, mode: int = 0o644) -> None:
     """Replace ``path`` with ``data`` as pretty JSON, durably. Blocking: call off the event loop."""
+    payload = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    write_bytes_atomic(path, payload, mode=mode)
+
+
+def write_bytes_atomic(path: Path, payload: bytes, *, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``payload``, durably: temp file (:func:`temp_path`, created afresh
+    with ``mode``, never through a symlink), fsync, rename, directory fsync. The temp file never
+    outlives a failure. Blocking: call off the event loop."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
-    payload = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    tmp.unlink(missing_ok=True)  # a stale one of an earlier incarnation with the same pid
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, mode)
     try:
-        view = memoryview(payload)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
         try:
-            os.fsync(fd)
-        except OSError as exc:
-            raise DurabilityError(
-                exc.errno, f"cannot make {path} durable: fsync of {tmp.name} failed: {exc.strerror}"
-            ) from exc
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    os.close(fd)
-    try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                raise DurabilityError(
+                    exc.errno,
+                    f"cannot make {path} durable: fsync of {tmp.name} failed: {exc.strerror}",
+                ) from exc
+        finally:
+            os.close(fd)
         tmp.replace(path)
     except BaseException:
         with contextlib.suppress(OSError):

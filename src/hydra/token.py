@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from hydra.settings import HydraSettings
-from hydra.statefile import DurabilityError, fsync_dir, temp_path
+from hydra.statefile import write_bytes_atomic
 
 TOKEN_FILE = "api-token"  # noqa: S105 - a file name, not a secret
 
@@ -35,25 +35,7 @@ def ensure_token(settings: HydraSettings, data_dir: Path) -> tuple[str, bool]:
             path.chmod(0o600)
         return existing, False
     token = secrets.token_urlsafe(32)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    tmp.unlink(missing_ok=True)  # a stale one of an earlier incarnation with the same pid
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            os.write(fd, token.encode() + b"\n")
-            os.fsync(fd)
-        except OSError as exc:
-            raise DurabilityError(
-                exc.errno, f"cannot make {path} durable: writing it failed: {exc.strerror}"
-            ) from exc
-        finally:
-            os.close(fd)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # never leave a copy of the token behind
-        raise
-    fsync_dir(data_dir)
+    write_bytes_atomic(path, token.encode() + b"\n", mode=0o600)
     return token, True
 
 
