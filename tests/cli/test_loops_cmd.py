@@ -41,22 +41,16 @@ def _loops(d: Daemon, *args: str, rc: int = 0) -> str:
     return hydra("loops", *args, "--data-dir", str(d.data_dir), cwd=d.data_dir.parent, rc=rc).stdout
 
 
+HEADER = ["LOOP", "STATE", "SWITCH", "MODE", "EVERY_S", "LAST", "NEXT", "NOTE"]
+
+
 def _control(d: Daemon, action: str) -> list[dict[str, object]]:
     return [r for r in iter_records(d.data_dir / "audit", "control") if r["action"] == action]
 
 
 def test_list_prints_a_table_and_json(running: Daemon) -> None:
     table = _loops(running, "list").splitlines()
-    assert table[0].split() == [
-        "LOOP",
-        "STATE",
-        "SWITCH",
-        "MODE",
-        "EVERY_S",
-        "LAST",
-        "NEXT",
-        "NOTE",
-    ]
+    assert table[0].split() == HEADER
     assert [row.split()[0] for row in table[1:]] == LOOPS
     health = next(row for row in table if row.startswith("health "))
     assert health.split()[2:5] == ["on", "live", "3600.0"]
@@ -83,16 +77,7 @@ def test_list_fits_the_width_and_keeps_names_and_states(running: Daemon, width: 
     done = hydra("loops", "--data-dir", str(data), cwd=data.parent, env={"COLUMNS": str(width)})
     table = done.stdout.splitlines()
     assert all(len(line) <= width for line in table), table
-    assert table[0].split() == [
-        "LOOP",
-        "STATE",
-        "SWITCH",
-        "MODE",
-        "EVERY_S",
-        "LAST",
-        "NEXT",
-        "NOTE",
-    ]
+    assert table[0].split() == HEADER
     rows = [line.split() for line in table[1:]]
     assert [row[0] for row in rows] == LOOPS
     for row in rows:
