@@ -4,6 +4,8 @@
   the file named by ``HYDRA_TEST_FAIL_FSYNC_MARKER`` exists, ``os.fsync`` fails with EIO, for
   every file or, with ``HYDRA_TEST_FAIL_FSYNC_PATTERN``, only for files whose path contains it.
 * :func:`failing_fsync` does the same in this process (through ``pytest.MonkeyPatch``).
+* :class:`UnlinkLosingARace` removes files, but the first one it is given was replaced by a
+  non-empty directory just before: a real ``EISDIR`` from the kernel, root or not.
 * :func:`damage_mid_stream` writes records with the real audit writer, then overwrites one in
   the middle: the mid-file damage that opening a stream refuses to repair.
 """
@@ -85,3 +87,20 @@ def damage_mid_stream(audit_root: Path, stream: str, actions: Sequence[str]) -> 
     victim = len(lines) - 2
     lines[victim] = b"x" * (len(lines[victim]) - 1) + b"\n"
     segment.write_bytes(b"".join(lines))
+
+
+class UnlinkLosingARace:
+    """An ``unlink`` whose first file is swapped for a non-empty directory just before it is
+    removed (a race with another process): the kernel refuses, for root too. ``raced`` holds
+    that file."""
+
+    def __init__(self) -> None:
+        self.raced: list[Path] = []
+
+    def __call__(self, path: Path) -> None:
+        if not self.raced:
+            self.raced.append(path)
+            path.unlink()
+            path.mkdir()
+            (path / "inside").write_bytes(b"")
+        path.unlink()

@@ -32,6 +32,7 @@ from hydra.runner import Runner
 from hydra.startup import state_dirs, sweep_state_temps
 from hydra.statefile import UNLOCKED_TEMP_MIN_AGE_S, StateDir, temp_path
 from hydra.switches import SwitchBoard
+from tests.helpers.faults import UnlinkLosingARace
 from tests.runner._support import RecordingSink
 
 pytestmark = pytest.mark.anyio
@@ -111,21 +112,12 @@ async def test_a_file_the_sweep_cannot_remove_is_logged_and_the_rest_are_swept(
     for path in stale:
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(b"{")
-    raced: list[Path] = []
-
-    def unlink_losing_a_race(path: Path) -> None:
-        # Replaced by a directory between the listing and the removal: a real EISDIR (root too).
-        if not raced:
-            raced.append(path)
-            path.unlink()
-            path.mkdir()
-        path.unlink()
-
+    unlink = UnlinkLosingARace()
     with capture_logs() as logs:
         done = await sweep_state_temps(
-            [StateDir(first), StateDir(second)], get_logger("hydra"), unlink=unlink_losing_a_race
+            [StateDir(first), StateDir(second)], get_logger("hydra"), unlink=unlink
         )
-    [lost] = raced
+    [lost] = unlink.raced
     assert sorted(done.removed) == sorted(p for p in stale if p != lost)
     assert [path for path, _ in done.failed] == [lost]
     warnings = [e for e in logs if e["log_level"] == "warning"]

@@ -26,6 +26,7 @@ from hydra.statefile import (
     temp_path,
     write_json_atomic,
 )
+from tests.helpers.faults import UnlinkLosingARace
 
 # Makes the temp file of ``argv[1]`` as ``write_json_atomic`` would, says where, then waits
 # for its end (a SIGKILL between creating the temp file and the rename).
@@ -156,21 +157,10 @@ def test_a_file_that_cannot_be_removed_is_reported_and_the_sweep_goes_on(
     stale = [tmp_path / f".{n}.json.{dead_pid}.{n}.tmp" for n in range(1, 5)]
     for path in stale:
         path.write_bytes(b"{")
-    raced: list[Path] = []
-
-    def unlink_losing_a_race(path: Path) -> None:
-        # The first file the sweep removes is replaced by a directory between the listing and
-        # the removal: the kernel refuses to unlink it (root too).
-        if not raced:
-            raced.append(path)
-            path.unlink()
-            path.mkdir()
-            (path / "inside").write_bytes(b"")
-        path.unlink()
-
-    done = sweep_stale_temps(tmp_path, unlink=unlink_losing_a_race)
+    unlink = UnlinkLosingARace()
+    done = sweep_stale_temps(tmp_path, unlink=unlink)
     [(failed, error)] = done.failed
-    assert raced == [failed]
+    assert unlink.raced == [failed]
     assert "Is a directory" in error
     assert str(failed) in error
     assert sorted(done.removed) == sorted(p for p in stale if p != failed)
