@@ -99,3 +99,12 @@ async def wait_for_record(
         stop.set()
     assert found is not None
     return found
+
+
+def change_a_payload_mid_stream(data_dir: Path) -> None:
+    """Change a payload in the middle of the seeded ``health`` stream: the line still parses,
+    but its hash no longer matches (what ``hydra audit verify`` must find)."""
+    segment = data_dir / "audit" / "health" / "00000001.jsonl"
+    lines = segment.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1].replace(b'"status":"ok"', b'"status":"OK"')
+    segment.write_bytes(b"".join(lines))

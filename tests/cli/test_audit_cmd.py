@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli._support import CONTROL, COSTS, HEALTH, hydra, one_error_line, seed
+from tests.cli._support import (
+    CONTROL,
+    COSTS,
+    HEALTH,
+    change_a_payload_mid_stream,
+    hydra,
+    one_error_line,
+    seed,
+)
 from tests.helpers.daemon import HYDRA, base_env
 
 STREAMS = ["control", "costs", "health"]
@@ -153,11 +161,7 @@ def test_verify_passes_on_intact_streams(data: Path) -> None:
 def test_verify_finds_damage_and_exits_1(tmp_path: Path) -> None:
     data = tmp_path / "data"
     seed(data)
-    segment = data / "audit" / "health" / "00000001.jsonl"
-    lines = segment.read_bytes().splitlines(keepends=True)
-    # Change a payload in the middle: the line parses but its hash no longer matches.
-    lines[1] = lines[1].replace(b'"status":"ok"', b'"status":"OK"')
-    segment.write_bytes(b"".join(lines))
+    change_a_payload_mid_stream(data)
     done = _run(data, "audit", "verify", rc=1)
     assert "stream health: " in done.stdout
     assert "stream control: OK" in done.stdout

@@ -32,7 +32,7 @@ from hydra.cli._width import (
     output_width,
     print_table,
 )
-from tests.cli._support import CONTROL, hydra, seed
+from tests.cli._support import CONTROL, change_a_payload_mid_stream, hydra, seed
 from tests.helpers.daemon import HYDRA, base_env
 
 WIDTHS = (80, 60)
@@ -187,10 +187,7 @@ def test_streams_and_costs_fit_with_names_and_numbers_whole(data: Path) -> None:
 def test_verify_fits_and_keeps_the_status_and_where(tmp_path: Path, width: int) -> None:
     data = tmp_path / "data"
     seed(data)
-    segment = data / "audit" / "health" / "00000001.jsonl"
-    lines = segment.read_bytes().splitlines(keepends=True)
-    lines[1] = lines[1].replace(b'"status":"ok"', b'"status":"OK"')
-    segment.write_bytes(b"".join(lines))
+    change_a_payload_mid_stream(data)
     fitted = _lines(data, "audit", "verify", columns=width, rc=1)
     _fit(fitted, width)
     assert fitted[0].startswith("stream control: OK (")
